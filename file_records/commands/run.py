@@ -1,0 +1,111 @@
+"""`file-records run`: settings -> pipeline configuration -> local run -> table counts."""
+
+from __future__ import annotations
+
+import argparse
+from contextlib import ExitStack
+from datetime import datetime, timezone
+
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from file_records import pipeline_conf
+from file_records.cli import SOURCES, UsageError
+from file_records.settings import DxrSettings, LocalSparkSettings
+
+
+def load_dxr_settings(**overrides) -> DxrSettings:
+    try:
+        return DxrSettings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"DXR_{'_'.join(str(p) for p in e['loc']).upper() or 'SETTINGS'}: {e['msg']}" for e in exc.errors()
+        )
+        raise UsageError(f"invalid Data X-Ray settings: {problems}") from None
+
+
+def _selected_sources(requested, dxr: DxrSettings) -> list[str]:
+    if requested:
+        unknown = sorted(set(requested) - set(SOURCES))
+        if unknown:
+            raise UsageError(f"unknown source(s) {', '.join(unknown)}; choose from {', '.join(SOURCES)}")
+        return list(requested)
+    configured = [name for name, ok in (("dxr", dxr.configured),) if ok]
+    if not configured:
+        raise UsageError(
+            "no source is configured: set DXR_BASE_URL and DXR_BEARER_TOKEN (in the environment or .env), "
+            "or try everything against the built-in emulators with `file-records run --demo`"
+        )
+    return configured
+
+
+def run_command(args: argparse.Namespace, console: Console) -> int:
+    from file_records import state
+    from file_records.local.runner import PipelineRunError, run_pipeline
+    from file_records.local.spark import LocalSparkError
+
+    with ExitStack() as stack:
+        overrides = {"base_url": args.dxr_base_url, "queries": args.dxr_queries}
+        origin = {}
+        if args.demo:
+            from file_records.local.demo import DEMO_MARKER, demo_services
+
+            console.print("[bold]Starting the built-in Data X-Ray emulator[/] (demo corpus)…")
+            endpoints = stack.enter_context(demo_services())
+            overrides = {"base_url": endpoints.dxr_base_url, "queries": endpoints.dxr_queries, "backoff_seconds": None}
+            origin["dxr"] = DEMO_MARKER
+        dxr = load_dxr_settings(**overrides)
+        sources = _selected_sources(args.sources, dxr)
+        if "workspace" in sources:
+            raise UsageError("the workspace source is not available in this version yet; run with --sources dxr")
+        if "dxr" in sources:
+            if not dxr.configured:
+                raise UsageError("--sources dxr needs DXR_BASE_URL (or --dxr-base-url)")
+            if not args.demo and not dxr.bearer_token and not (dxr.token_scope and dxr.token_key):
+                raise UsageError("DXR_BEARER_TOKEN is not set (environment or .env): the Data X-Ray API needs a bearer token")
+            if dxr.bearer_token and not args.demo:
+                import os
+
+                os.environ["DXR_BEARER_TOKEN"] = dxr.bearer_token.get_secret_value()
+            origin.setdefault("dxr", dxr.base_url)
+
+        conf = {}
+        if "dxr" in sources:
+            force_after = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if args.force_snapshot else ""
+            conf.update(pipeline_conf.dxr_conf_from_settings(dxr, force_snapshot_after=force_after))
+            if args.demo:
+                conf["file_records.dxr.backoff_seconds"] = "0.2"
+        state.claim(args.state_dir.resolve(), origin)
+
+        console.print(f"Running the pipeline for [bold]{', '.join(sources)}[/] in {args.state_dir} …")
+        try:
+            with console.status("starting local Spark…") as status:
+                def on_event(message: str) -> None:
+                    status.update(message.strip()[:120])
+                    if "COMPLETED" in message or "FAILED" in message or "failed" in message:
+                        console.print(f"  {message.strip()[:300]}")
+
+                result = run_pipeline(
+                    args.state_dir,
+                    conf,
+                    LocalSparkSettings(),
+                    full_refresh=args.full_refresh,
+                    dry_run=args.dry_run,
+                    on_event=on_event,
+                )
+        except (PipelineRunError, LocalSparkError) as exc:
+            console.print(f"[bold red]pipeline failed:[/] {exc}")
+            return 1
+
+    if args.dry_run:
+        console.print(f"[green]The pipeline graph is valid[/] ({result.seconds:.0f} s).")
+        return 0
+    table = Table(title=f"Tables in {args.state_dir} after {result.seconds:.0f} s")
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for name, count in result.table_counts.items():
+        table.add_row(name, f"{count:,}")
+    Console().print(table)
+    console.print(f'Query them with: file-records query --state-dir {args.state_dir} "SELECT * FROM gold_duplicate_files"')
+    return 0

@@ -1,0 +1,128 @@
+"""Local OSS Spark sessions over one state directory: a persistent Hive catalog (embedded
+Derby), the warehouse and the pipeline's checkpoints all live under it, so a second run
+continues where the first stopped."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Optional
+
+from file_records.settings import LocalSparkSettings
+
+
+LOG4J_CONFIG = Path(__file__).resolve().parent / "log4j2.properties"
+
+
+class LocalSparkError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class StatePaths:
+    root: Path
+
+    @property
+    def warehouse(self) -> Path:
+        return self.root / "warehouse"
+
+    @property
+    def metastore(self) -> Path:
+        return self.root / "metastore"
+
+    @property
+    def storage(self) -> Path:
+        return self.root / "pipeline-storage"
+
+    @property
+    def lock(self) -> Path:
+        return self.root / ".lock"
+
+    def create(self) -> "StatePaths":
+        for path in (self.root, self.warehouse, self.metastore, self.storage):
+            path.mkdir(parents=True, exist_ok=True)
+        return self
+
+    def exists(self) -> bool:
+        return (self.metastore / "metastore_db").is_dir()
+
+
+def check_java() -> None:
+    java = shutil.which("java", path=os.path.join(os.environ.get("JAVA_HOME", ""), "bin") + os.pathsep + os.environ.get("PATH", ""))
+    if java is None:
+        raise LocalSparkError(
+            "Java was not found. Local Spark needs Java 17 or 21: install it (Debian/Ubuntu: "
+            "`sudo apt-get install openjdk-17-jre-headless`, macOS: `brew install openjdk@17`) or set JAVA_HOME."
+        )
+    try:
+        out = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise LocalSparkError(f"could not run {java} -version: {exc}") from None
+    match = re.search(r'version "(\d+)(?:\.(\d+))?', out.stderr + out.stdout)
+    if match:
+        major = int(match.group(2)) if match.group(1) == "1" else int(match.group(1))
+        if major < 17:
+            raise LocalSparkError(f"Java {major} found at {java}; Spark 4 needs Java 17 or newer (set JAVA_HOME)")
+
+
+def spark_conf(paths: StatePaths, settings: LocalSparkSettings) -> dict[str, str]:
+    metastore_url = f"jdbc:derby:;databaseName={paths.metastore / 'metastore_db'};create=true"
+    return {
+        "spark.sql.catalogImplementation": "hive",
+        "spark.sql.warehouse.dir": str(paths.warehouse),
+        "spark.hadoop.javax.jdo.option.ConnectionURL": metastore_url,
+        "spark.driver.extraJavaOptions": f"-Dderby.system.home={paths.metastore} -Dlog4j2.configurationFile={LOG4J_CONFIG.as_uri()}",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.driver.memory": settings.driver_memory,
+        "spark.sql.shuffle.partitions": str(settings.shuffle_partitions),
+        "spark.sql.session.timeZone": "UTC",
+        "spark.ui.enabled": "false",
+        "spark.sql.connect.serverStacktrace.enabled": "false",
+        "spark.sql.sources.partitionOverwriteMode": "dynamic",
+    }
+
+
+def _prepare_environment() -> None:
+    # Python data sources and UDFs run in workers the JVM starts: make them use this venv.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    os.environ.setdefault("PYARROW_IGNORE_TIMEZONE", "1")
+
+
+def connect_session(
+    paths: StatePaths, settings: LocalSparkSettings, extra_conf: Optional[Mapping[str, str]] = None
+):
+    """A local Spark Connect session (what the pipelines engine needs)."""
+    check_java()
+    _prepare_environment()
+    from pyspark.sql import SparkSession
+
+    # Static settings are applied when the local server starts; pyspark then warns that it
+    # cannot set them again at runtime. That is expected here.
+    warnings.filterwarnings("ignore", message="Failed to set .* due to .*CANNOT_MODIFY_CONFIG")
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
+    builder = SparkSession.builder.remote(settings.spark_master)
+    for key, value in {**spark_conf(paths, settings), **(extra_conf or {})}.items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()
+
+
+def classic_session(paths: StatePaths, settings: LocalSparkSettings):
+    """A classic local session on the same catalog, for queries and exports."""
+    check_java()
+    _prepare_environment()
+    from pyspark.sql import SparkSession
+
+    builder = SparkSession.builder.master(settings.spark_master).appName("file-records")
+    for key, value in spark_conf(paths, settings).items():
+        builder = builder.config(key, value)
+    spark = builder.enableHiveSupport().getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark

@@ -1,0 +1,156 @@
+"""DXR silver and gold transformations: plain DataFrame -> DataFrame functions.
+
+The decorated tables in pipelines/transformations/ are thin wrappers around these, so the
+logic is unit-tested on small DataFrames without running a pipeline.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import DataFrame, Window
+from pyspark.sql import functions as F
+
+from connectors.dxr.schema import RECORD_TYPE_FILE
+
+SOURCE_SYSTEM = "dxr"
+
+
+def latest_snapshot(bronze: DataFrame) -> DataFrame:
+    """Every row of the newest snapshot in bronze.
+
+    A snapshot lands in bronze only as a whole (one streaming micro-batch, committed or not
+    at all), so the newest one is complete. Query-summary rows count too: a snapshot in which
+    the tenant had no files is the newest and makes silver empty, instead of silver silently
+    repeating yesterday.
+    """
+    newest = bronze.agg(F.max("snapshot_id").alias("newest_snapshot_id"))
+    return bronze.join(newest, F.col("snapshot_id") == F.col("newest_snapshot_id"), "left_semi")
+
+
+# Pipeline query functions must not call DataFrame.drop(): the Spark Connect server resolves a
+# drop eagerly, before the tables it reads exist, and registration fails. Select lists instead.
+CANDIDATE_COLUMNS = [
+    "source_system", "file_id", "file_name", "path", "size", "mime_type", "created_at", "last_modified_at",
+    "content_sha256", "scan_depth", "metadata_extraction_status", "datasource_id", "datasource_name",
+    "connector_type", "labels", "label_ids", "dlp_labels", "annotator_names", "entitlements", "owner_name",
+    "owner_email", "created_by_email", "modified_by_email", "raw_json", "parse_error", "source_query",
+    "snapshot_id", "ingestion_date", "ingested_at",
+]
+SILVER_COLUMNS = [name for name in CANDIDATE_COLUMNS if name != "raw_json"]
+
+
+def _names(column: str) -> F.Column:
+    return F.transform(F.col(column), lambda item: item["name"])
+
+
+def file_record_candidates(bronze: DataFrame) -> DataFrame:
+    """File rows of the newest snapshot, flattened to silver's columns, before any rule or dedup.
+
+    Rows whose JSON did not parse are still here (with `parse_error`) so the data-quality
+    rules can quarantine them with their reason.
+    """
+    files = latest_snapshot(bronze).where(F.col("record_type") == RECORD_TYPE_FILE)
+    return files.select(
+        F.lit(SOURCE_SYSTEM).alias("source_system"),
+        "file_id",
+        "file_name",
+        "path",
+        "size",
+        "mime_type",
+        "created_at",
+        "last_modified_at",
+        F.lower(F.col("content_sha256")).alias("content_sha256"),
+        "scan_depth",
+        "metadata_extraction_status",
+        "datasource_id",
+        "datasource_name",
+        "connector_type",
+        _names("labels").alias("labels"),
+        F.transform(F.col("labels"), lambda item: item["id"]).alias("label_ids"),
+        _names("dlp_labels").alias("dlp_labels"),
+        "annotator_names",
+        "entitlements",
+        F.col("owner.name").alias("owner_name"),
+        F.col("owner.email").alias("owner_email"),
+        F.col("created_by.email").alias("created_by_email"),
+        F.col("modified_by.email").alias("modified_by_email"),
+        "raw_json",
+        "parse_error",
+        "source_query",
+        "snapshot_id",
+        "ingestion_date",
+        "ingested_at",
+    )
+
+
+def dedupe_files(candidates: DataFrame) -> DataFrame:
+    """One row per file id.
+
+    Several queries of a snapshot may return the same file; the copies are the same record,
+    so which one is kept only matters for determinism: the most recently modified, then the
+    first query by name. Rows without a file id are left alone so that the rules, not the
+    dedup, decide what happens to them.
+    """
+    order = Window.partitionBy("file_id").orderBy(
+        F.col("last_modified_at").desc_nulls_last(), F.col("source_query"), F.col("raw_json")
+    )
+    return (
+        candidates.withColumn("_copy", F.row_number().over(order))
+        .where(F.col("file_id").isNull() | (F.col("_copy") == 1))
+        .select(*CANDIDATE_COLUMNS)
+    )
+
+
+def silver_file_records(bronze: DataFrame) -> DataFrame:
+    """silver_file_records before rules: the newest snapshot, typed, one row per file."""
+    return dedupe_files(file_record_candidates(bronze)).select(*SILVER_COLUMNS)
+
+
+def duplicate_files(files: DataFrame) -> DataFrame:
+    """One row per content hash held by more than one file.
+
+    Keeper rule (which copy stays when the others are archived): the oldest copy, i.e. the
+    earliest created_at, then the earliest last_modified_at, then the shortest path, then
+    path and file id in lexical order; missing dates sort last. Empty files (size 0) all share
+    one hash and are left to the ROT policy rather than listed as one huge duplicate group.
+    """
+    hashed = files.where(F.col("content_sha256").isNotNull() & (F.coalesce(F.col("size"), F.lit(0)) > 0))
+    keeper_order = Window.partitionBy("content_sha256").orderBy(
+        F.col("created_at").asc_nulls_last(),
+        F.col("last_modified_at").asc_nulls_last(),
+        F.length("path").asc_nulls_last(),
+        F.col("path").asc_nulls_last(),
+        F.col("file_id"),
+    )
+    ranked = hashed.withColumn("_rank", F.row_number().over(keeper_order))
+    is_keeper = F.col("_rank") == 1
+    groups = ranked.groupBy("content_sha256").agg(
+        F.count(F.lit(1)).alias("copies"),
+        F.sum(F.coalesce(F.col("size"), F.lit(0))).cast("bigint").alias("total_bytes"),
+        F.max(F.when(is_keeper, F.col("size"))).alias("_keeper_size"),
+        F.max(F.when(is_keeper, F.col("file_id"))).alias("keeper_file_id"),
+        F.max(F.when(is_keeper, F.col("path"))).alias("keeper_path"),
+        F.max(F.when(is_keeper, F.col("datasource_name"))).alias("keeper_datasource_name"),
+        F.sort_array(F.collect_list(F.coalesce(F.col("path"), F.lit("")))).alias("member_paths"),
+        F.sort_array(F.collect_list("file_id")).alias("member_file_ids"),
+        F.sort_array(F.collect_set("datasource_name")).alias("datasource_names"),
+        F.max("ingestion_date").alias("ingestion_date"),
+        F.max("snapshot_id").alias("snapshot_id"),
+    )
+    return (
+        groups.where(F.col("copies") > 1)
+        .withColumn("reclaimable_bytes", (F.col("total_bytes") - F.coalesce(F.col("_keeper_size"), F.lit(0))).cast("bigint"))
+        .select(
+            "content_sha256",
+            "copies",
+            "total_bytes",
+            "reclaimable_bytes",
+            "keeper_file_id",
+            "keeper_path",
+            "keeper_datasource_name",
+            "member_paths",
+            "member_file_ids",
+            "datasource_names",
+            "snapshot_id",
+            "ingestion_date",
+        )
+    )

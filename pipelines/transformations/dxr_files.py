@@ -1,0 +1,39 @@
+"""Data X-Ray file records: bronze (streaming, append-only) -> silver -> gold duplicates.
+
+Defined only when the DXR source is configured (file_records.dxr.enabled), so a workspace-
+only deployment does not need a Data X-Ray tenant.
+"""
+
+from pyspark import pipelines as dp
+
+from connectors.dxr.source import DxrDataSource
+from file_records import pipeline_conf
+from pipelines.logic import dxr
+
+if pipeline_conf.enabled(spark.conf.get, "dxr"):  # noqa: F821 - `spark` is provided by the pipeline runtime
+    spark.dataSource.register(DxrDataSource)  # noqa: F821
+    _dxr_options = pipeline_conf.dxr_source_options(spark.conf.get)  # noqa: F821
+
+    @dp.table(
+        name="bronze_dxr_files",
+        comment="Every Data X-Ray snapshot as received: typed columns plus the raw JSON line. Append-only.",
+        partition_cols=["ingestion_date"],
+        # History cannot be re-fetched from the API: a full refresh would lose it for good.
+        table_properties={"pipelines.reset.allowed": "false"},
+    )
+    def bronze_dxr_files():
+        return spark.readStream.format("dxr").options(**_dxr_options).load()  # noqa: F821
+
+    @dp.materialized_view(
+        name="silver_file_records",
+        comment="One row per file in the newest complete Data X-Ray snapshot, typed and deduplicated on file_id.",
+    )
+    def silver_file_records():
+        return dxr.silver_file_records(spark.read.table("bronze_dxr_files"))  # noqa: F821
+
+    @dp.materialized_view(
+        name="gold_duplicate_files",
+        comment="One row per content hash held by more than one file, with the keeper and reclaimable bytes.",
+    )
+    def gold_duplicate_files():
+        return dxr.duplicate_files(spark.read.table("silver_file_records"))  # noqa: F821
