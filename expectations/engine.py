@@ -249,6 +249,8 @@ def metrics_for(
     )
     result: Optional[DataFrame] = None
     for frame in frames:
-        result = frame if result is None else result.unionByName(frame)
+        # union, not unionByName: inside a pipeline query function unionByName resolves eagerly
+        # (before upstream tables exist); the metrics frames have one fixed column order.
+        result = frame if result is None else result.union(frame)
     assert result is not None
     return result

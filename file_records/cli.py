@@ -12,15 +12,12 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from file_records import __version__
+from file_records.commands.run import SOURCES
+from file_records.errors import UsageError
 
 DEFAULT_STATE_DIR = Path(".file-records")
-SOURCES = ("dxr", "workspace")
 
 console = Console(stderr=True, highlight=False)
-
-
-class UsageError(RuntimeError):
-    """Bad input from the user: printed without a traceback, exit status 2."""
 
 
 def _comma_list(value: str) -> list[str]:

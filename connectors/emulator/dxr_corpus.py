@@ -1,19 +1,20 @@
 """Seeded synthetic corpus of Data X-Ray file records (``GET /api/v1/files`` rows).
 
-Every record has the JSON shape of the contract (``/work/shared/docs/dxr-api.md`` §3): camelCase keys, ISO-8601 UTC
-timestamps with second precision and a trailing ``Z``, optional fields genuinely absent on some rows.
+Every record has the JSON shape of the contract (``/work/shared/docs/dxr-api.md`` §3): camelCase keys,
+ISO-8601 UTC timestamps with second precision and a trailing ``Z``, optional fields genuinely absent on some
+rows.
 
-Determinism: ``generate_records(count, seed, now)`` yields identical records for identical arguments. ``now`` defaults
-to the fixed instant :data:`DEFAULT_NOW` (2026-11-01T00:00:00Z) so tests are stable.
+Determinism: ``generate_records(count, seed, now)`` yields identical records for identical arguments. ``now``
+defaults to the fixed instant :data:`DEFAULT_NOW` (2026-11-01T00:00:00Z) so tests are stable.
 
-Stable identifiers (independent of the seed): datasource ids (:data:`DATASOURCES`), label ids (:data:`LABEL_IDS`),
-annotator/domain ids and DLP label ids are UUIDv5 values derived from their names.
+Stable identifiers (independent of the seed): datasource ids (:data:`DATASOURCES`), label ids
+(:data:`LABEL_IDS`), annotator/domain ids and DLP label ids are UUIDv5 values derived from their names.
 
 Mix (approximate shares of records):
 
 * 6 datasources: SharePoint, SMB, Box, S3, OneDrive, Google Drive.
-* ~15 % of files are in a duplicate group (same ``contentSha256``, size and mime type; 2-5 members; same file name in
-  another folder, ``name (1).ext``, ``Copy of name`` or ``name - Copy.ext``).
+* ~15 % of files are in a duplicate group (same ``contentSha256``, size and mime type; 2-5 members; same file
+  name in another folder, ``name (1).ext``, ``Copy of name`` or ``name - Copy.ext``).
 * ~10 % without ``contentSha256`` (all ``DISCOVERY``-only rows, ~5 %, plus ~5 % classified rows).
 * ~60 % without ``owner``; ~80 % without ``dlpLabels``; ``annotators`` absent or ``[]`` on many rows.
 * ~12 % readable by the GROUP ``Everyone``; ~4 % temp/backup names (``~$x.docx``, ``.tmp``, ``.bak``), mostly
@@ -22,12 +23,20 @@ Mix (approximate shares of records):
 * unicode folders and names (``Zürich``, ``日本語``, ``Ωmega``, emoji).
 * sizes log-uniform per file type, 0 bytes to ~4.5 GB.
 
-Records are fresh dicts (no sub-object is shared between two records), so callers may mutate them.
+Records are fresh dicts (no sub-object is shared between two records), so callers may mutate them. For speed
+the bulky nested parts (``annotators`` lists, ``entitlements``) are drawn from per-seed pools of 4096 / 512
+(per datasource) pre-generated variants.
+
+API: :func:`generate_records` (dicts), :func:`render_lines` (dicts -> orjson lines), :func:`generate_lines`
+(same bytes as ``render_lines(generate_records(...))``, faster), :func:`iter_lines` (lazy version, for
+``DxrEmulator(lines=iter_lines(1_000_000))``), :func:`demo_records` + :data:`DEMO_MALFORMED_LINES`
+(data-quality demo), :func:`label_classifications` (``/api/v1/classifications`` payload).
 """
 
 from __future__ import annotations
 
 import binascii
+import functools
 import math
 import random
 import time
@@ -46,6 +55,8 @@ __all__ = [
     "DEMO_MALFORMED_LINES",
     "generate_records",
     "generate_lines",
+    "iter_lines",
+    "LineStream",
     "RenderedLines",
     "demo_records",
     "render_lines",
@@ -61,9 +72,9 @@ def _stable_uuid(kind: str, name: str) -> str:
     return str(uuid.uuid5(_NS, f"{kind}:{name}"))
 
 
-# --------------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # Datasources (stable ids)
-# --------------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 
 # (name, connector dict, realmKey, path root (with or without leading "/"), weight)
 _DS_SPECS = [
@@ -107,11 +118,21 @@ DATASOURCES: list[dict] = [
     for name, conn, _realm, _root, _w in _DS_SPECS
 ]
 
-# --------------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # Labels and other classifications (stable ids)
-# --------------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 
-LABEL_NAMES = ["Confidential", "Public", "Records", "Legal hold", "ROT", "Contract", "PII", "Internal", "Financial"]
+LABEL_NAMES = [
+    "Confidential",
+    "Public",
+    "Records",
+    "Legal hold",
+    "ROT",
+    "Contract",
+    "PII",
+    "Internal",
+    "Financial",
+]
 #: label name -> stable UUID
 LABEL_IDS: dict[str, str] = {name: _stable_uuid("label", name) for name in LABEL_NAMES}
 # Weights for "ordinary" label assignment (ROT is mostly assigned by rule, see below).
@@ -144,10 +165,18 @@ _ANNOTATOR_SPECS = [
 _ANNOTATOR_WEIGHTS = [25, 22, 12, 6, 9, 5, 4, 7]
 
 _EXTRACTORS = [
-    ("Contract Type", "TEXT", ["NDA", "Master Services Agreement", "Statement of Work", "Lease", "Employment"]),
+    (
+        "Contract Type",
+        "TEXT",
+        ["NDA", "Master Services Agreement", "Statement of Work", "Lease", "Employment"],
+    ),
     ("Contract Value", "NUMBER", [12000, 250000, 1500000, 87500, 4300]),
     ("Signed", "BOOLEAN", [True, False]),
-    ("Counterparty", "TEXT", ["Acme Corp", "Globex GmbH", "Initech", "Umbrella plc", "Société Générale Démo"]),
+    (
+        "Counterparty",
+        "TEXT",
+        ["Acme Corp", "Globex GmbH", "Initech", "Umbrella plc", "Société Générale Démo"],
+    ),
 ]
 
 _MES_VALUES = [
@@ -162,14 +191,26 @@ _MES_VALUES = [
     (None, 8),  # absent
 ]
 
-# --------------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # File types: (extension, mime type, weight, min bytes, max bytes)
-# --------------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 
 _FILE_TYPES = [
-    ("docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", 20, 8_000, 25_000_000),
+    (
+        "docx",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        20,
+        8_000,
+        25_000_000,
+    ),
     ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", 12, 6_000, 60_000_000),
-    ("pptx", "application/vnd.openxmlformats-officedocument.presentationml.presentation", 6, 30_000, 250_000_000),
+    (
+        "pptx",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        6,
+        30_000,
+        250_000_000,
+    ),
     ("pdf", "application/pdf", 20, 2_000, 120_000_000),
     ("txt", "text/plain", 4, 1, 5_000_000),
     ("csv", "text/csv", 5, 10, 900_000_000),
@@ -187,38 +228,208 @@ _FILE_TYPES = [
 ]
 
 _ASCII_STEMS = [
-    "report", "budget", "board-minutes", "contract", "invoice", "payroll", "roadmap", "presentation", "plan",
-    "policy", "meeting-notes", "scan", "draft", "summary", "agenda", "proposal", "forecast", "audit", "msa-acme",
-    "nda-globex", "org-chart", "onboarding", "handbook", "expenses", "timesheet", "press-release", "brand-guide",
-    "sales-pipeline", "customer-list", "vendor-master", "tax-return", "risk-register", "incident-log", "backup",
-    "export", "datadump", "specification", "requirements", "design", "test-plan", "release-notes", "minutes",
-    "quarterly-review", "annual-report", "due-diligence", "lease-agreement", "offer-letter", "performance-review",
-    "benefits", "pension", "IMG", "DSC", "Screenshot", "Scan", "Untitled", "Document", "Book1", "Presentation1",
+    "report",
+    "budget",
+    "board-minutes",
+    "contract",
+    "invoice",
+    "payroll",
+    "roadmap",
+    "presentation",
+    "plan",
+    "policy",
+    "meeting-notes",
+    "scan",
+    "draft",
+    "summary",
+    "agenda",
+    "proposal",
+    "forecast",
+    "audit",
+    "msa-acme",
+    "nda-globex",
+    "org-chart",
+    "onboarding",
+    "handbook",
+    "expenses",
+    "timesheet",
+    "press-release",
+    "brand-guide",
+    "sales-pipeline",
+    "customer-list",
+    "vendor-master",
+    "tax-return",
+    "risk-register",
+    "incident-log",
+    "backup",
+    "export",
+    "datadump",
+    "specification",
+    "requirements",
+    "design",
+    "test-plan",
+    "release-notes",
+    "minutes",
+    "quarterly-review",
+    "annual-report",
+    "due-diligence",
+    "lease-agreement",
+    "offer-letter",
+    "performance-review",
+    "benefits",
+    "pension",
+    "IMG",
+    "DSC",
+    "Screenshot",
+    "Scan",
+    "Untitled",
+    "Document",
+    "Book1",
+    "Presentation1",
 ]
 _UNICODE_STEMS = [
-    "Prüfbericht", "Zürich Büro", "見積書", "日本語の資料", "Ωmega-spec", "résumé", "🎉 launch", "Привет-отчёт",
-    "año-fiscal", "Straße-Plan", "Øresund-kort", "Ελληνικά", "naïve-café", "📊 KPIs", "データ",
+    "Prüfbericht",
+    "Zürich Büro",
+    "見積書",
+    "日本語の資料",
+    "Ωmega-spec",
+    "résumé",
+    "🎉 launch",
+    "Привет-отчёт",
+    "año-fiscal",
+    "Straße-Plan",
+    "Øresund-kort",
+    "Ελληνικά",
+    "naïve-café",
+    "📊 KPIs",
+    "データ",
 ]
-_NAME_WORDS = ["final", "v2", "signed", "draft", "old", "copy", "FINAL", "approved", "review", "internal", "scan"]
+_NAME_WORDS = [
+    "final",
+    "v2",
+    "signed",
+    "draft",
+    "old",
+    "copy",
+    "FINAL",
+    "approved",
+    "review",
+    "internal",
+    "scan",
+]
 
 _FOLDER_PARTS = [
-    "Board", "Contracts", "HR", "Personnel", "Payroll", "Archive", "Projects", "Clients", "Invoices", "Reports",
-    "Compliance", "Audit", "Legal", "Policies", "Templates", "Marketing", "Campaigns", "Brand", "Sales", "Tax",
-    "2014", "2016", "2018", "2019", "2020", "2021", "2022", "2023", "2024", "2025", "2026", "Q1", "Q2", "Q3", "Q4",
-    "Old", "Backup", "Misc", "Shared", "Team", "Temp", "Exports", "Scans", "Photos", "Recordings", "Copies",
+    "Board",
+    "Contracts",
+    "HR",
+    "Personnel",
+    "Payroll",
+    "Archive",
+    "Projects",
+    "Clients",
+    "Invoices",
+    "Reports",
+    "Compliance",
+    "Audit",
+    "Legal",
+    "Policies",
+    "Templates",
+    "Marketing",
+    "Campaigns",
+    "Brand",
+    "Sales",
+    "Tax",
+    "2014",
+    "2016",
+    "2018",
+    "2019",
+    "2020",
+    "2021",
+    "2022",
+    "2023",
+    "2024",
+    "2025",
+    "2026",
+    "Q1",
+    "Q2",
+    "Q3",
+    "Q4",
+    "Old",
+    "Backup",
+    "Misc",
+    "Shared",
+    "Team",
+    "Temp",
+    "Exports",
+    "Scans",
+    "Photos",
+    "Recordings",
+    "Copies",
 ]
 _UNICODE_FOLDER_PARTS = [
-    "Zürich", "日本語", "Ωmega", "Café Noël", "📁 Archive", "Résumés", "Привет", "São Paulo", "Kraków", "🚀 Launch",
+    "Zürich",
+    "日本語",
+    "Ωmega",
+    "Café Noël",
+    "📁 Archive",
+    "Résumés",
+    "Привет",
+    "São Paulo",
+    "Kraków",
+    "🚀 Launch",
 ]
 
-_FIRST = ["Dana", "Lee", "Alex", "Sam", "Maria", "John", "Priya", "Chen", "Fatima", "Olga", "Aiko", "Mateus", "Noor",
-          "Ravi", "Emma", "Lukas"]
+_FIRST = [
+    "Dana",
+    "Lee",
+    "Alex",
+    "Sam",
+    "Maria",
+    "John",
+    "Priya",
+    "Chen",
+    "Fatima",
+    "Olga",
+    "Aiko",
+    "Mateus",
+    "Noor",
+    "Ravi",
+    "Emma",
+    "Lukas",
+]
 _UNICODE_FIRST = ["Zoë", "José", "Søren", "Amélie", "Łukasz"]
-_LAST = ["Ruiz", "Park", "Smith", "Kowalski", "Nguyen", "Okafor", "Tanaka", "Jensen", "O'Brien", "Rossi", "Kim",
-         "Dubois", "Schmidt", "Patel", "Johansson", "Costa"]
+_LAST = [
+    "Ruiz",
+    "Park",
+    "Smith",
+    "Kowalski",
+    "Nguyen",
+    "Okafor",
+    "Tanaka",
+    "Jensen",
+    "O'Brien",
+    "Rossi",
+    "Kim",
+    "Dubois",
+    "Schmidt",
+    "Patel",
+    "Johansson",
+    "Costa",
+]
 _UNICODE_LAST = ["Müller", "Álvarez", "Lévesque", "Ivanova-Šimek", "田中"]
-_GROUP_NAMES = ["Legal Team", "Finance", "HR", "All Staff", "Contractors", "Executives", "Marketing", "IT Admins"]
+_GROUP_NAMES = [
+    "Legal Team",
+    "Finance",
+    "HR",
+    "All Staff",
+    "Contractors",
+    "Executives",
+    "Marketing",
+    "IT Admins",
+]
 
+_ANNOTATOR_VARIANTS = 4096
+_WHO_VARIANTS = 512
 _SECONDS_PER_DAY = 86400.0
 _MAX_AGE = 12 * 365.25 * _SECONDS_PER_DAY
 _NEW_WINDOW = 30 * _SECONDS_PER_DAY
@@ -232,7 +443,7 @@ def _weighted_table(items, weights, size=1000) -> list:
     """Lookup table so that ``table[int(random() * len(table))]`` is a weighted draw (fast)."""
     total = float(sum(weights))
     table = []
-    for item, w in zip(items, weights):
+    for item, w in zip(items, weights, strict=True):
         table.extend([item] * max(1, round(size * w / total)))
     return table
 
@@ -309,21 +520,43 @@ class _Pools:
         self.annotator_table = _weighted_table(range(len(_ANNOTATOR_SPECS)), _ANNOTATOR_WEIGHTS)
         self.mes_table = _weighted_table([v for v, _ in _MES_VALUES], [w for _, w in _MES_VALUES])
 
-        people = [f"{f} {l}" for f in _FIRST + _UNICODE_FIRST[:2] for l in _LAST + _UNICODE_LAST[:2]]
+        people = [
+            f"{first} {last}" for first in _FIRST + _UNICODE_FIRST[:2] for last in _LAST + _UNICODE_LAST[:2]
+        ]
         self.phrases = {
             "email": [
                 f"{p.lower().replace(' ', '.').replace(chr(39), '')}@{d}"
-                for p, d in zip(rng.sample(people, 150), (["acme.example", "example.com", "globex.example"] * 50))
+                for p, d in zip(
+                    rng.sample(people, 150),
+                    (["acme.example", "example.com", "globex.example"] * 50),
+                    strict=True,
+                )
             ],
             "person": rng.sample(people, 150),
-            "phone": [f"+{rng.choice([1, 41, 44, 49, 81])} {rng.randrange(100, 999)} {rng.randrange(1000000, 9999999)}"
-                      for _ in range(150)],
-            "natid": [f"{rng.randrange(100, 999)}-{rng.randrange(10, 99)}-{rng.randrange(1000, 9999)}"
-                      for _ in range(150)],
-            "iban": [f"{rng.choice(['GB', 'DE', 'CH', 'FR'])}{rng.randrange(10, 99)}BANK{rng.randrange(10**13, 10**14)}"
-                     for _ in range(150)],
+            "phone": [
+                f"+{rng.choice([1, 41, 44, 49, 81])} {rng.randrange(100, 999)} "
+                f"{rng.randrange(1000000, 9999999)}"
+                for _ in range(150)
+            ],
+            "natid": [
+                f"{rng.randrange(100, 999)}-{rng.randrange(10, 99)}-{rng.randrange(1000, 9999)}"
+                for _ in range(150)
+            ],
+            "iban": [
+                f"{rng.choice(['GB', 'DE', 'CH', 'FR'])}{rng.randrange(10, 99)}"
+                f"BANK{rng.randrange(10**13, 10**14)}"
+                for _ in range(150)
+            ],
             "card": [f"4{rng.randrange(10**14, 10**15)}" for _ in range(150)],
-            "health": ["diabetes", "asthma", "hypertension", "pregnancy", "depression", "allergy", "migraine"],
+            "health": [
+                "diabetes",
+                "asthma",
+                "hypertension",
+                "pregnancy",
+                "depression",
+                "allergy",
+                "migraine",
+            ],
             "codename": ["Project Falcon", "Ωmega", "Blue Harbor", "Nightjar", "Project Zürich", "北極星"],
         }
         self.annotators = [
@@ -337,6 +570,63 @@ class _Pools:
         ]
         self.stems = _ASCII_STEMS
         self.ustems = _UNICODE_STEMS
+        # Pre-rendered variants of the bulky nested parts (picked per record; keeps generation fast).
+        self.annotator_variants: list[bytes] = [
+            orjson.dumps(self._annotator_list(rng)) for _ in range(_ANNOTATOR_VARIANTS)
+        ]
+        for ds in self.ds:
+            ds["entitlement_variants"] = [
+                orjson.dumps({"whoCanAccess": self._who_can_access(rng, ds)}) for _ in range(_WHO_VARIANTS)
+            ]
+
+    def _annotator_list(self, rng: random.Random) -> list[dict]:
+        rnd = rng.random
+        anns = []
+        n_ann = 1 + int(rnd() ** 2 * 3)
+        seen = []
+        for _ in range(n_ann):
+            k = self.annotator_table[int(rnd() * len(self.annotator_table))]
+            if k in seen:
+                continue
+            seen.append(k)
+            a = self.annotators[k]
+            pool = a["pool"]
+            if rnd() < 0.02:
+                unique, annotations = 0, []  # annotator listed without hit evidence
+            else:
+                unique = 1 + int(rnd() ** 3 * 60)
+                annotations = []
+                for _k in range(min(unique, 3)):
+                    start = int(rnd() * 50000)
+                    locs = [{"start": start, "end": start + 8 + int(rnd() * 20)}]
+                    if rnd() < 0.3:
+                        s2 = start + 100 + int(rnd() * 40000)
+                        locs.append({"start": s2, "end": s2 + 8 + int(rnd() * 20)})
+                    annotations.append({"phrase": pool[int(rnd() * len(pool))], "locations": locs})
+            anns.append(
+                {
+                    "id": a["id"],
+                    "name": a["name"],
+                    "domain": a["domain"],
+                    "uniquePhrases": unique,
+                    "annotations": annotations,
+                }
+            )
+        return anns
+
+    @staticmethod
+    def _who_can_access(rng: random.Random, ds: dict) -> list[dict]:
+        rnd = rng.random
+        users, groups = ds["users"], ds["groups"]
+        who = []
+        if rnd() < 0.12:
+            who.append(ds["everyone"])
+        n_who = 1 + int(rnd() ** 2 * 4)
+        for _ in range(n_who):
+            acc = groups[int(rnd() * len(groups))] if rnd() < 0.4 else users[int(rnd() * len(users))]
+            if acc not in who:
+                who.append(acc)
+        return who
 
 
 _B64_URLSAFE = bytes.maketrans(b"+/", b"-_")
@@ -366,16 +656,24 @@ class _TsFormatter:
         return prefix + self._hms[sec]
 
 
+@functools.lru_cache(maxsize=4)
+def _pools(seed: int) -> _Pools:
+    """Pools are read-only once built; cache them per seed."""
+    return _Pools(seed)
+
+
 def _identity(x):
     return x
 
 
-def _generate(count: int, seed: int, now: datetime | None, fragments: bool) -> Iterator[dict]:
+def _generate(
+    count: int, seed: int, now: datetime | None, fragments: bool, label_sink: set | None = None
+) -> Iterator[dict]:
     """The generator behind :func:`generate_records` / :func:`generate_lines`.
 
-    With ``fragments=True`` repeated sub-objects (datasource, accounts, labels, annotator domains) are pre-rendered
-    ``orjson.Fragment`` objects: ``orjson.dumps`` of such a record gives exactly the bytes of the plain-dict record,
-    but faster. Both modes draw the same random numbers in the same order.
+    With ``fragments=True`` repeated sub-objects (datasource, accounts, labels, annotators, entitlements) are
+    pre-rendered ``orjson.Fragment`` objects: ``orjson.dumps`` of such a record gives exactly the bytes of the
+    plain-dict record, but faster. Both modes draw the same random numbers in the same order.
     """
     if count < 0:
         raise ValueError("count must be >= 0")
@@ -384,7 +682,7 @@ def _generate(count: int, seed: int, now: datetime | None, fragments: bool) -> I
     if now.tzinfo is None:
         now = now.replace(tzinfo=timezone.utc)
     now_ts = float(int(now.timestamp()))
-    pools = _Pools(seed)
+    pools = _pools(seed)
     rng = random.Random(f"dxr-corpus:{seed}")
     rnd = rng.random
     getrandbits = rng.getrandbits
@@ -393,6 +691,12 @@ def _generate(count: int, seed: int, now: datetime | None, fragments: bool) -> I
     log = math.log
     exp = math.exp
     fmt = _TsFormatter()
+    day_prefix = fmt._days
+    hms = fmt._hms
+
+    def day_of(ts: int) -> str:
+        fmt(ts)
+        return day_prefix[ts // 86400]
 
     dumps = orjson.dumps
     if fragments:
@@ -411,26 +715,40 @@ def _generate(count: int, seed: int, now: datetime | None, fragments: bool) -> I
     for ds in pools.ds:
         ds_dict = {"id": ds["id"], "name": ds["name"], "connector": ds["connector"]}
         users = ds["users"]
-        groups = ds["groups"]
-        everyone = ds["everyone"]
         if fragments:
             users = [render(u) for u in users]
-            groups = [render(g) for g in groups]
-            everyone = render(everyone)
             ds_obj = render(ds_dict)
         else:
             ds_obj = ds_dict
-        ds_out.append((ds_obj, ds["folders"], len(ds["folders"]), users, len(users), groups, len(groups), everyone))
+        ds_out.append((ds_obj, ds["folders"], len(ds["folders"]), users, len(users)))
+
+    ann_json = pools.annotator_variants
+    n_ann_variants = len(ann_json)
+    who_json = [ds["entitlement_variants"] for ds in pools.ds]
+    n_who_variants = len(who_json[0])
+    loads = orjson.loads
+    if fragments:
+        ann_frags = [frag(b) for b in ann_json]
+        who_frags = [[frag(b) for b in variants] for variants in who_json]
+
+        def annotators_of(k):
+            return ann_frags[k]
+
+        def entitlements_of(d, k):
+            return who_frags[d][k]
+
+    else:
+
+        def annotators_of(k):
+            return loads(ann_json[k])
+
+        def entitlements_of(d, k):
+            return loads(who_json[d][k])
 
     label_objs = {}
     for name in LABEL_NAMES:
         lab = {"id": LABEL_IDS[name], "name": name}
         label_objs[name] = render(lab) if fragments else lab
-
-    ann_specs = []
-    for a in pools.annotators:
-        dom = a["domain"]
-        ann_specs.append((a["id"], a["name"], render(dom) if fragments else dom, a["pool"], len(a["pool"])))
 
     ds_table = pools.ds_table
     n_ds_table = len(ds_table)
@@ -438,8 +756,6 @@ def _generate(count: int, seed: int, now: datetime | None, fragments: bool) -> I
     n_type_table = len(type_table)
     label_table = pools.label_table
     n_label_table = len(label_table)
-    ann_table = pools.annotator_table
-    n_ann_table = len(ann_table)
     mes_table = pools.mes_table
     n_mes = len(mes_table)
     stems = pools.stems
@@ -470,7 +786,7 @@ def _generate(count: int, seed: int, now: datetime | None, fragments: bool) -> I
             ds_index = template[6]
         else:
             ds_index = ds_table[int(rnd() * n_ds_table)]
-        ds_obj, folders, n_folders, users, n_users, groups, n_groups, everyone = ds_out[ds_index]
+        ds_obj, folders, n_folders, users, n_users = ds_out[ds_index]
         folder = folders[int(rnd() * n_folders)]
 
         rot_name = False
@@ -534,7 +850,7 @@ def _generate(count: int, seed: int, now: datetime | None, fragments: bool) -> I
             if scan_depth == "DISCOVERY" or rnd() < 0.06:
                 sha = None
             else:
-                sha = "%064x" % getrandbits(256)
+                sha = f"{getrandbits(256):064x}"
 
         created_ts = int(created_ts)
         if rnd() < 0.35:
@@ -543,17 +859,19 @@ def _generate(count: int, seed: int, now: datetime | None, fragments: bool) -> I
             modified_ts = int(created_ts + (rnd() ** 2) * (now_ts - created_ts))
 
         rec = {
-            "datasource": ds_obj if fragments else {
-                "id": ds_obj["id"], "name": ds_obj["name"], "connector": ds_obj["connector"].copy()
-            },
+            "datasource": ds_obj
+            if fragments
+            else {"id": ds_obj["id"], "name": ds_obj["name"], "connector": ds_obj["connector"].copy()},
             "fileName": file_name,
             # 120 random bits -> 20 URL-safe chars (collision probability for 10^6 ids ~ 1e-24).
             "fileId": b2a(getrandbits(120).to_bytes(15, "big"), newline=False).translate(b64tr).decode(),
             "path": f"{folder}/{file_name}",
             "size": size,
             "mimeType": mime,
-            "createdAt": fmt(created_ts),
-            "lastModifiedAt": fmt(modified_ts),
+            "createdAt": (day_prefix.get(created_ts // 86400) or day_of(created_ts))
+            + hms[created_ts % 86400],
+            "lastModifiedAt": (day_prefix.get(modified_ts // 86400) or day_of(modified_ts))
+            + hms[modified_ts % 86400],
         }
         if sha is not None:
             rec["contentSha256"] = sha
@@ -581,6 +899,8 @@ def _generate(count: int, seed: int, now: datetime | None, fragments: bool) -> I
                 name = label_table[int(rnd() * n_label_table)]
                 if name not in names:
                     names.append(name)
+        if label_sink is not None and names:
+            label_sink.update(names)
         if fragments:
             rec["labels"] = [label_objs[n] for n in names]
         else:
@@ -601,7 +921,12 @@ def _generate(count: int, seed: int, now: datetime | None, fragments: bool) -> I
             for name, typ, values in _EXTRACTORS:
                 if rnd() < 0.6:
                     em.append(
-                        {"id": extractor_ids[name], "name": name, "value": values[int(rnd() * len(values))], "type": typ}
+                        {
+                            "id": extractor_ids[name],
+                            "name": name,
+                            "value": values[int(rnd() * len(values))],
+                            "type": typ,
+                        }
                     )
             if em:
                 rec["extractedMetadata"] = em
@@ -610,57 +935,12 @@ def _generate(count: int, seed: int, now: datetime | None, fragments: bool) -> I
         if classified:
             v = rnd()
             if v < 0.55:
-                anns = []
-                n_ann = 1 + int(rnd() ** 2 * 3)
-                seen = []
-                for _ in range(n_ann):
-                    k = ann_table[int(rnd() * n_ann_table)]
-                    if k in seen:
-                        continue
-                    seen.append(k)
-                    a_id, a_name, a_domain, pool, n_pool = ann_specs[k]
-                    if rnd() < 0.02:
-                        unique, annotations = 0, []
-                    else:
-                        unique = 1 + int(rnd() ** 3 * 60)
-                        annotations = []
-                        for _k in range(unique if unique < 3 else 3):
-                            start = int(rnd() * 50000)
-                            locs = [{"start": start, "end": start + 8 + int(rnd() * 20)}]
-                            if rnd() < 0.3:
-                                s2 = start + 100 + int(rnd() * 40000)
-                                locs.append({"start": s2, "end": s2 + 8 + int(rnd() * 20)})
-                            annotations.append({"phrase": pool[int(rnd() * n_pool)], "locations": locs})
-                    anns.append(
-                        {
-                            "id": a_id,
-                            "name": a_name,
-                            "domain": a_domain if fragments else a_domain.copy(),
-                            "uniquePhrases": unique,
-                            "annotations": annotations,
-                        }
-                    )
-                rec["annotators"] = anns
+                rec["annotators"] = annotators_of(int(rnd() * n_ann_variants))
             elif v < 0.65:
                 rec["annotators"] = []
 
-        # Entitlements: 1-4 accounts, ~12 % include Everyone.
-        who = []
-        if rnd() < 0.12:
-            who.append(account(everyone))
-        n_who = 1 + int(rnd() ** 2 * 4)
-        seen = []
-        for _ in range(n_who):
-            if rnd() < 0.4:
-                k = -1 - int(rnd() * n_groups)
-                acc = groups[-1 - k]
-            else:
-                k = int(rnd() * n_users)
-                acc = users[k]
-            if k not in seen:
-                seen.append(k)
-                who.append(account(acc))
-        rec["entitlements"] = {"whoCanAccess": who}
+        # Entitlements: 1-4 accounts, ~12 % include the GROUP Everyone.
+        rec["entitlements"] = entitlements_of(ds_index, int(rnd() * n_who_variants))
 
         # Owner (~40 %), createdBy (~35 %), modifiedBy (~40 %).
         owner = None
@@ -668,9 +948,13 @@ def _generate(count: int, seed: int, now: datetime | None, fragments: bool) -> I
             owner = users[int(rnd() * n_users)]
             rec["owner"] = account(owner)
         if rnd() < 0.35:
-            rec["createdBy"] = account(owner if owner is not None and rnd() < 0.8 else users[int(rnd() * n_users)])
+            rec["createdBy"] = account(
+                owner if owner is not None and rnd() < 0.8 else users[int(rnd() * n_users)]
+            )
         if rnd() < 0.4:
-            rec["modifiedBy"] = account(owner if owner is not None and rnd() < 0.6 else users[int(rnd() * n_users)])
+            rec["modifiedBy"] = account(
+                owner if owner is not None and rnd() < 0.6 else users[int(rnd() * n_users)]
+            )
 
         # Coordinates (~30 % of JPEGs).
         if ext == "jpg" and rnd() < 0.3:
@@ -697,33 +981,101 @@ def _generate(count: int, seed: int, now: datetime | None, fragments: bool) -> I
 
 
 def generate_records(count: int, seed: int = 7, now: datetime | None = None) -> Iterator[dict]:
-    """Yield ``count`` synthetic file records (fresh plain dicts), deterministically for (count, seed, now)."""
+    """Yield ``count`` synthetic file records (fresh plain dicts); deterministic for (count, seed, now)."""
     return _generate(count, seed, now, fragments=False)
 
 
+def _compact(b: bytes) -> bytes:
+    """Exact-size copy of an orjson output.
+
+    orjson's result keeps its larger allocation (a 1.5 KB line held ~7 KB of RSS in tests), so keeping
+    millions of them directly costs ~5x the memory and most of the time (page faults); the copy is cheap and
+    the original's block is reused by the next ``dumps``.
+    """
+    return memoryview(b).tobytes()
+
+
 class RenderedLines(list):
-    """``list[bytes]`` of orjson-rendered records (marker type: the emulator may use byte-level prefilters)."""
+    """``list[bytes]`` of orjson-rendered records, without newlines.
+
+    Marker type for the emulator: lines rendered by orjson allow its byte-level query prefilter, and
+    ``labels`` (label name -> id of every label used) saves it a decoding pass for
+    ``/api/v1/classifications``.
+    """
+
+    orjson_rendered = True
+    labels: dict[str, str] | None = None
+
+
+class LineStream:
+    """Iterator over rendered lines (see :func:`iter_lines`); ``labels`` is filled in once it is exhausted."""
 
     orjson_rendered = True
 
+    def __init__(self, count: int, seed: int, now: datetime | None):
+        self.labels: dict[str, str] | None = None
+        self._names: set[str] = set()
+        self._it = self._run(count, seed, now)
+
+    def _run(self, count, seed, now):
+        dumps = orjson.dumps
+        if _Fragment is None:
+            for r in _generate(count, seed, now, fragments=False, label_sink=self._names):
+                yield dumps(r)
+        else:
+            for r in _generate(count, seed, now, fragments=True, label_sink=self._names):
+                yield dumps(r)
+        self.labels = {name: LABEL_IDS[name] for name in sorted(self._names)}
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> bytes:
+        return next(self._it)
+
+
+def iter_lines(count: int, seed: int = 7, now: datetime | None = None) -> LineStream:
+    """Lazily yield the lines of :func:`generate_lines` (nothing is kept; e.g.
+    ``DxrEmulator(lines=iter_lines(n))``).
+    """
+    return LineStream(count, seed, now)
+
 
 def generate_lines(count: int, seed: int = 7, now: datetime | None = None) -> RenderedLines:
-    """Same bytes as ``render_lines(generate_records(count, seed, now))``, roughly twice as fast."""
+    """Same bytes as ``render_lines(generate_records(count, seed, now))``, roughly 1.5-2x faster."""
     if _Fragment is None:  # old orjson without Fragment
         return render_lines(generate_records(count, seed, now))
     dumps = orjson.dumps
-    return RenderedLines(dumps(r) for r in _generate(count, seed, now, fragments=True))
+    names: set[str] = set()
+    out = RenderedLines(
+        _compact(dumps(r)) for r in _generate(count, seed, now, fragments=True, label_sink=names)
+    )
+    out.labels = {name: LABEL_IDS[name] for name in sorted(names)}
+    return out
 
 
 def render_lines(records: Iterable[dict]) -> RenderedLines:
     """orjson-dump each record; one ``bytes`` per record, without the trailing newline."""
     dumps = orjson.dumps
-    return RenderedLines(dumps(r) for r in records)
+    out = RenderedLines()
+    append = out.append
+    labels: dict[str, str] = {}
+    for r in records:
+        append(_compact(dumps(r)))
+        labs = r.get("labels") if isinstance(r, dict) else None
+        if labs:
+            for lab in labs:
+                if isinstance(lab, dict):
+                    name = lab.get("name")
+                    if isinstance(name, str) and name not in labels:
+                        labels[name] = lab.get("id")
+    out.labels = labels
+    return out
 
 
-# --------------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # Demo corpus with deliberately bad records
-# --------------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 
 #: kind -> fileId of the deliberately bad record in :func:`demo_records`.
 DEMO_BAD_RECORD_IDS: dict[str, str] = {
@@ -802,7 +1154,8 @@ def demo_records(seed: int = 7, now: datetime | None = None) -> list[dict]:
 def label_classifications(labels: Iterable) -> list[dict]:
     """``/api/v1/classifications`` entries (type LABEL), sorted by name.
 
-    ``labels``: label names, or ``(name, id)`` pairs (e.g. ``dict.items()``); a missing id is the corpus' stable id.
+    ``labels``: label names, or ``(name, id)`` pairs (e.g. ``dict.items()``); a missing id is the corpus'
+    stable id.
     """
     by_name: dict[str, str] = {}
     for item in labels:

@@ -2,37 +2,37 @@
 
 Grammar (see ``dxr-api.md`` §2.4)::
 
-    query      := or_expr EOF
-    or_expr    := and_expr ("OR" and_expr)*
-    and_expr   := not_expr (["AND"] not_expr)*          # adjacent clauses = AND
-    not_expr   := "NOT" not_expr | primary
-    primary    := "(" or_expr ")" | clause
-    clause     := FIELD ":" STRING                       # case-insensitive exact match, or wildcard with *
-                | FIELD ":" "{" or_expr "}"              # one array element must satisfy the inner expression
-                | FIELD CMP VALUE                        # CMP: > >= < <= = ; comparable fields only
-    FIELD      := ident ("." ident)*
-    STRING     := '"' ( [^"\\] | '\\"' | '\\\\' | '\\*' | '\\' any )* '"'
-    VALUE      := number | ISO date-time (with time part) | now | now(+|-)N(s|m|h|d|w|M|y)
+    query     := or_expr EOF
+    or_expr   := and_expr ("OR" and_expr)*
+    and_expr  := not_expr (["AND"] not_expr)*         # adjacent clauses = AND
+    not_expr  := "NOT" not_expr | primary
+    primary   := "(" or_expr ")" | clause
+    clause    := FIELD ":" STRING                     # case-insensitive exact match, or wildcard with *
+               | FIELD ":" "{" or_expr "}"            # one array element must satisfy the inner expression
+               | FIELD CMP VALUE                      # CMP: > >= < <= = ; comparable fields only
+    FIELD     := ident ("." ident)*
+    STRING    := '"' ( [^"\\] | '\\"' | '\\\\' | '\\*' | '\\' any )* '"'
+    VALUE     := number | ISO date-time (with time part) | now | now(+|-)N(s|m|h|d|w|M|y)
 
-Precedence NOT > AND > OR. Keywords are uppercase only; ``and``/``or``/``not`` in any other case are errors. Errors
-raise :class:`QuerySyntaxError` (a ``ValueError``) with an ANTLR-style message, e.g.
-``line 1:5 no viable alternative at input 'size:>'``.
+Precedence NOT > AND > OR. Keywords are uppercase only; ``and``/``or``/``not`` in any other case are errors.
+Errors raise :class:`QuerySyntaxError` (a ``ValueError``) with an ANTLR-style message, e.g. ``line 1:5 no
+viable alternative at input 'size:>'``.
 
 Semantics decided here (the server is the authority on the real API):
 
-* a dotted path walks nested objects; arrays anywhere on the path are flattened, and a term matches if ANY reached
-  value matches (so ``labels.name:"A" AND labels.name:"B"`` = files having both);
+* a dotted path walks nested objects; arrays anywhere on the path are flattened, and a term matches if ANY
+  reached value matches (so ``labels.name:"A" AND labels.name:"B"`` = files having both);
 * a quoted value without ``*`` is a case-insensitive exact match; with ``*`` it is a case-insensitive wildcard
-  match over the whole value (``"*x*"`` = contains); ``"*"`` matches any present scalar value; case-insensitive
-  means both sides are compared after ``str.lower()``;
-  ``\\*`` is a literal asterisk; any other ``\\c`` is the literal ``c``;
-* numbers/booleans are matched by their JSON text (``size:"1024"``, ``x:"true"``); objects/arrays never match a
-  term; a missing field or ``null`` never matches;
+  match over the whole value (``"*x*"`` = contains); ``"*"`` matches any present scalar value;
+  case-insensitive means both sides are compared after ``str.lower()``; ``\\*`` is a literal asterisk; any
+  other ``\\c`` is the literal ``c``;
+* numbers/booleans are matched by their JSON text (``size:"1024"``, ``x:"true"``); objects/arrays never match
+  a term; a missing field or ``null`` never matches;
 * unknown field names are accepted and match nothing;
 * comparisons are allowed only on ``size``, ``annotators.uniquePhrases``, ``createdAt``, ``lastModifiedAt``,
-  ``coordinates.lat``/``lon``/``alt`` (paths inside ``{}`` are resolved relative to the enclosing field);
-  date fields need an ISO date-time (``2026-03-12T00:00:00Z``; missing offset = UTC) or ``now[+-]N<unit>``
-  (``M`` and ``y`` are calendar months/years); numeric fields need a number;
+  ``coordinates.lat``/``lon``/``alt`` (paths inside ``{}`` are resolved relative to the enclosing field); date
+  fields need an ISO date-time (``2026-03-12T00:00:00Z``; missing offset = UTC) or ``now[+-]N<unit>`` (``M``
+  and ``y`` are calendar months/years); numeric fields need a number;
 * ``_exists_`` is rejected.
 """
 
@@ -52,7 +52,9 @@ class QuerySyntaxError(ValueError):
     """Query outside the supported subset; ``str(err)`` is the plain-text 400 body."""
 
 
-NUMERIC_FIELDS = frozenset({"size", "annotators.uniquePhrases", "coordinates.lat", "coordinates.lon", "coordinates.alt"})
+NUMERIC_FIELDS = frozenset(
+    {"size", "annotators.uniquePhrases", "coordinates.lat", "coordinates.lon", "coordinates.alt"}
+)
 DATE_FIELDS = frozenset({"createdAt", "lastModifiedAt"})
 COMPARABLE_FIELDS = NUMERIC_FIELDS | DATE_FIELDS
 
@@ -75,9 +77,9 @@ def is_match_all(q: str | None) -> bool:
     return q is not None and _MATCH_ALL_RE.fullmatch(q) is not None
 
 
-# --------------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # Value access
-# --------------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 
 
 def _make_getter(parts: tuple[str, ...]) -> Callable[[object], list]:
@@ -132,9 +134,10 @@ def _scalar_text(v) -> str | None:
     return None
 
 
-# --------------------------------------------------------------------------------------------------------------------
-# AST nodes: each compiles to a closure obj -> bool and can report literals any match must contain (prefilter).
-# --------------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
+# AST nodes: each compiles to a closure obj -> bool and can report literals any match must contain
+# (prefilter).
+# ------------------------------------------------------------------------------------------------------------
 
 
 class _Node:
@@ -318,16 +321,16 @@ class Predicate:
         return bool(self._fn(record))
 
     def required_literals(self) -> list[str]:
-        """Literal substrings that the value text of any matching record must contain (for cheap prefiltering)."""
+        """Literal substrings the value text of any matching record must contain (for cheap prefiltering)."""
         return self._root.required_literals()
 
     def __repr__(self) -> str:
         return f"Predicate({self.query!r})"
 
 
-# --------------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # Parser (scannerless recursive descent; positions are 0-based columns as in ANTLR messages)
-# --------------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 
 
 def _add_months(d: datetime, months: int) -> datetime:
@@ -348,7 +351,7 @@ class _Parser:
             now = now.replace(tzinfo=timezone.utc)
         self.now = now
 
-    # -- helpers -------------------------------------------------------------------------------------------------
+    # -- helpers ---------------------------------------------------------------------------------------------
     def error(self, pos: int, msg: str):
         raise QuerySyntaxError(f"line 1:{pos} {msg}")
 
@@ -390,7 +393,7 @@ class _Parser:
             return m.group(0)
         return None
 
-    # -- grammar -------------------------------------------------------------------------------------------------
+    # -- grammar ---------------------------------------------------------------------------------------------
     def parse(self) -> _Node:
         self.ws()
         if self.pos >= self.n:
@@ -548,7 +551,7 @@ class _Parser:
         if full not in COMPARABLE_FIELDS:
             self.error(
                 start,
-                f"no viable alternative at input '{s[start:self.pos]}' "
+                f"no viable alternative at input '{s[start : self.pos]}' "
                 f"(range comparison is not supported on field '{full}')",
             )
         if full in DATE_FIELDS:

@@ -2,19 +2,20 @@
 
 Endpoints (all ``GET``, all need ``Authorization: Bearer <token>``):
 
-* ``/api/v1/files?q=...`` -> ``200`` ``application/jsonlines`` (chunked), one JSON object per line, each ending
-  in ``\\n``. Query language: :mod:`connectors.emulator.dxr_query`.
-* ``/api/v1/classifications`` -> ``{"status":"ok","data":[...]}`` with one ``LABEL`` entry per label in the corpus.
+* ``/api/v1/files?q=...`` -> ``200`` ``application/jsonlines`` (chunked), one JSON object per line, each
+  ending in ``\\n``. Query language: :mod:`connectors.emulator.dxr_query`.
+* ``/api/v1/classifications`` -> ``{"status":"ok","data":[...]}`` with one ``LABEL`` entry per label in the
+  corpus.
 * anything else -> ``404``.
 
 Order of checks for ``/api/v1/files``: bearer token (401 missing/wrong, 403 with an empty body for the token
-``forbidden-token``) -> rate limit (429) -> ``fail_first_n`` (503 or ``status_for_failures``) -> missing/empty ``q``
-(400 ``Insufficient parameters`` or match-all) -> query parse (400, plain-text ANTLR-style message) -> 504 rule ->
-streaming with truncation / reset / stall / malformed lines / per-chunk latency.
+``forbidden-token``) -> rate limit (429) -> ``fail_first_n`` (503 or ``status_for_failures``) -> missing/empty
+``q`` (400 ``Insufficient parameters`` or match-all) -> query parse (400, plain-text ANTLR-style message) ->
+504 rule -> streaming with truncation / reset / stall / malformed lines / per-chunk latency.
 
-The corpus is held as one ``bytes`` blob (every line newline-terminated) plus an offsets array; the match-all query
-``fileName:"*"`` streams zero-copy ~1 MiB slices of it without parsing. Other queries decode lines lazily with
-orjson, and the list of matching line indexes is cached per query string.
+The corpus is held as one buffer (every line newline-terminated) plus an offsets array; the match-all
+query ``fileName:"*"`` streams zero-copy ~1 MiB slices of it without parsing. Other queries decode lines
+lazily with orjson, and the list of matching line indexes is cached per query string.
 
 CLI: ``python -m connectors.emulator.dxr_server --records 100000 --port 8765`` (see :func:`main`).
 """
@@ -37,7 +38,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from itertools import accumulate
 from urllib.parse import parse_qs, urlsplit
 
 import orjson
@@ -45,13 +45,21 @@ import orjson
 from connectors.emulator.dxr_corpus import (
     DEMO_MALFORMED_LINES,
     demo_records,
-    generate_lines,
     generate_records,
+    iter_lines,
     label_classifications,
 )
 from connectors.emulator.dxr_query import QuerySyntaxError, is_match_all, parse_query
 
-__all__ = ["FaultConfig", "RequestRecord", "RequestLog", "DxrEmulator", "FORBIDDEN_TOKEN", "MATCH_ALL_QUERY", "main"]
+__all__ = [
+    "FaultConfig",
+    "RequestRecord",
+    "RequestLog",
+    "DxrEmulator",
+    "FORBIDDEN_TOKEN",
+    "MATCH_ALL_QUERY",
+    "main",
+]
 
 FORBIDDEN_TOKEN = "forbidden-token"
 MATCH_ALL_QUERY = 'fileName:"*"'
@@ -65,10 +73,10 @@ _CACHE_MAX_ENTRIES = 64
 class FaultConfig:
     """Switchable misbehaviour of ``/api/v1/files``. Mutable at runtime (``emu.faults.x = ...``).
 
-    "first N" counters start at zero when the emulator starts and whenever a new ``FaultConfig`` is assigned to
-    :attr:`DxrEmulator.faults` (or :meth:`DxrEmulator.reset_fault_counters` is called).
-    ``*_times`` counters count only responses where the fault actually fired (a response shorter than the
-    threshold is neither truncated, reset nor stalled and does not use up a ``*_times`` slot).
+    "first N" counters start at zero when the emulator starts and whenever a new ``FaultConfig`` is assigned
+    to :attr:`DxrEmulator.faults` (or :meth:`DxrEmulator.reset_fault_counters` is called). ``*_times``
+    counters count only responses where the fault actually fired (a response shorter than the threshold is
+    neither truncated, reset nor stalled and does not use up a ``*_times`` slot).
     """
 
     latency_ms_per_chunk: float = 0.0  #: sleep before every body chunk
@@ -76,8 +84,10 @@ class FaultConfig:
     status_for_failures: int = 503
     rate_limit_first_n: int = 0  #: first N (authorised) requests get 429 + ``Retry-After``
     retry_after_seconds: float = 1.0  #: sent as an integer if whole, else as a decimal string
-    gateway_timeout_match_all_over: int | None = None  #: match-all over a corpus larger than this -> 504, empty body
-    truncate_after_rows: int | None = None  #: N rows, then the first half of row N+1, then a clean chunked end
+    #: a match-all query over a corpus larger than this -> 504 with an empty body
+    gateway_timeout_match_all_over: int | None = None
+    #: N rows, then the first half of row N+1, then a clean end of the chunked body (status 200)
+    truncate_after_rows: int | None = None
     truncate_times: int = -1  #: -1 = every response; K = only the first K truncations
     reset_after_rows: int | None = None  #: N rows, then the socket is closed without a chunk terminator
     reset_times: int = -1
@@ -85,7 +95,8 @@ class FaultConfig:
     stall_after_rows: int | None = None  #: N rows, then no bytes for ``stall_seconds``, then the rest
     stall_seconds: float = 0.0
     stall_times: int = -1
-    malformed_every: int | None = None  #: after every N rows one line of DEMO_MALFORMED_LINES (never the last line)
+    #: after every N rows one line of DEMO_MALFORMED_LINES (never as the last line)
+    malformed_every: int | None = None
     missing_q: str = "error"  #: "error" -> 400 ``Insufficient parameters``; "match_all"
     shuffle: bool = False  #: unspecified row order: shuffled, seeded by the files-request sequence number
     chunk_bytes: int = 1 << 20  #: target size of one HTTP chunk
@@ -152,7 +163,7 @@ class _Corpus:
 
     __slots__ = ("blob", "offs", "n", "labels", "trusted")
 
-    def __init__(self, blob: bytes, offs: array, labels: dict[str, str] | None, trusted: bool):
+    def __init__(self, blob: bytearray, offs: array, labels: dict[str, str] | None, trusted: bool):
         self.blob = blob
         self.offs = offs
         self.n = len(offs) - 1
@@ -160,52 +171,57 @@ class _Corpus:
         self.trusted = trusted  # lines rendered by orjson here (allows the byte-level prefilter)
 
     def line(self, i: int) -> bytes:
-        return self.blob[self.offs[i] : self.offs[i + 1]]
+        return bytes(self.blob[self.offs[i] : self.offs[i + 1]])
 
 
 def _build_corpus(records: Iterable[dict] | None, lines: Iterable[bytes] | None) -> _Corpus:
+    """Render once into one buffer (each line + ``\\n``) and an offsets array; no per-line objects kept."""
     if records is not None and lines is not None:
         raise ValueError("pass either records or lines, not both")
+    buf = bytearray()
+    offs = array("q", [0])
+    add_off = offs.append
     labels: dict[str, str] | None
     if lines is None:
         if records is None:
             records = generate_records(1000)  # default corpus: 1000 records, seed 7
         dumps = orjson.dumps
-        out: list[bytes] = []
         labels = {}
         for r in records:
-            out.append(dumps(r))
+            buf += dumps(r)
+            buf += b"\n"
+            add_off(len(buf))
             labs = r.get("labels") if isinstance(r, dict) else None
             if labs:
                 for lab in labs:
-                    if isinstance(lab, dict) and isinstance(lab.get("name"), str):
-                        labels.setdefault(lab["name"], lab.get("id"))
+                    if isinstance(lab, dict):
+                        name = lab.get("name")
+                        if isinstance(name, str) and name not in labels:
+                            labels[name] = lab.get("id")
         trusted = True
     else:
         trusted = bool(getattr(lines, "orjson_rendered", False))
-        out = []
         for ln in lines:
             if isinstance(ln, str):
                 ln = ln.encode("utf-8")
-            ln = bytes(ln).rstrip(b"\r\n")
+            if ln.endswith(b"\n"):
+                ln = ln.rstrip(b"\r\n")
             if b"\n" in ln:
                 raise ValueError("a line must not contain a newline")
-            out.append(ln)
-        labels = None
-    if out:
-        blob = b"\n".join(out) + b"\n"
-    else:
-        blob = b""
-    offs = array("q", accumulate((len(x) + 1 for x in out), initial=0))
-    return _Corpus(blob, offs, labels, trusted)
+            buf += ln
+            buf += b"\n"
+            add_off(len(buf))
+        labels = getattr(lines, "labels", None)  # RenderedLines / LineStream know their labels
+        labels = dict(labels) if labels is not None else None
+    return _Corpus(buf, offs, labels, trusted)
 
 
 def _prefilter_literals(pred) -> list[str]:
     """Lower-cased ASCII literals that every matching line must contain (after lower-casing the line).
 
-    Sound for orjson-rendered lines only: a matching value ``v`` satisfies ``lower(v) ⊇ lower(literal)``, ``v``
-    appears verbatim in the line (orjson escapes only ``"``, ``\\`` and control characters, which the literals
-    exclude), and ``str.lower`` works per character, so ``lower(line) ⊇ lower(literal)``.
+    Sound for orjson-rendered lines only: a matching value ``v`` satisfies ``lower(v) ⊇ lower(literal)``,
+    ``v`` appears verbatim in the line (orjson escapes only ``"``, ``\\`` and control characters, which the
+    literals exclude), and ``str.lower`` works per character, so ``lower(line) ⊇ lower(literal)``.
     """
     out = set()
     for lit in pred.required_literals():
@@ -219,7 +235,7 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 128
-    emulator: "DxrEmulator"
+    emulator: DxrEmulator
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -256,7 +272,14 @@ class DxrEmulator:
         self.now = now
         self._faults = faults if faults is not None else FaultConfig()
         self._counters_lock = threading.Lock()
-        self._counters = {"rate_limit": 0, "fail": 0, "truncate": 0, "reset": 0, "stall": 0, "files_requests": 0}
+        self._counters = {
+            "rate_limit": 0,
+            "fail": 0,
+            "truncate": 0,
+            "reset": 0,
+            "stall": 0,
+            "files_requests": 0,
+        }
         self.requests = RequestLog()
         self._cache_lock = threading.Lock()
         self._eval_lock = threading.Lock()
@@ -265,8 +288,10 @@ class DxrEmulator:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
-    # -- corpus ----------------------------------------------------------------------------------------------------
-    def set_records(self, records: Iterable[dict] | None = None, *, lines: Iterable[bytes] | None = None) -> None:
+    # -- corpus ----------------------------------------------------------------------------------------------
+    def set_records(
+        self, records: Iterable[dict] | None = None, *, lines: Iterable[bytes] | None = None
+    ) -> None:
         """Replace the corpus (records are rendered once) and clear the query cache."""
         corpus = _build_corpus(records if (records is not None or lines is not None) else [], lines)
         with self._cache_lock:
@@ -278,7 +303,7 @@ class DxrEmulator:
         """Number of lines served by a match-all request."""
         return self._corpus.n
 
-    # -- faults ----------------------------------------------------------------------------------------------------
+    # -- faults ----------------------------------------------------------------------------------------------
     @property
     def faults(self) -> FaultConfig:
         return self._faults
@@ -301,14 +326,16 @@ class DxrEmulator:
                 return True
             return False
 
-    # -- lifecycle -------------------------------------------------------------------------------------------------
-    def start(self) -> "DxrEmulator":
+    # -- lifecycle -------------------------------------------------------------------------------------------
+    def start(self) -> DxrEmulator:
         if self._server is not None:
             return self
         server = _Server((self.host, self._port), _Handler)
         server.emulator = self
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, name="dxr-emulator", daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="dxr-emulator", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -321,7 +348,7 @@ class DxrEmulator:
             self._thread.join(timeout=5)
             self._thread = None
 
-    def __enter__(self) -> "DxrEmulator":
+    def __enter__(self) -> DxrEmulator:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -340,24 +367,31 @@ class DxrEmulator:
             host = f"[{host}]"
         return f"http://{host}:{self.port}"
 
-    # -- query evaluation ------------------------------------------------------------------------------------------
+    # -- query evaluation ------------------------------------------------------------------------------------
     def _now(self) -> datetime:
         return self.now if self.now is not None else datetime.now(timezone.utc)
 
     def matching_indexes(self, q: str) -> array | None:
-        """Line indexes matching ``q`` (``None`` = every line, in corpus order). Raises QuerySyntaxError."""
+        """Line indexes matching ``q`` (``None`` = every line, in corpus order). Raises QuerySyntaxError.
+
+        Results are cached per query string (up to 64 queries; cleared by :meth:`set_records`). Queries with a
+        relative date (``now-30d``) are not cached when the emulator uses the real clock (``now=None``).
+        """
+        return self._match(q)[1]
+
+    def _match(self, q: str) -> tuple[_Corpus, array | None]:
         if is_match_all(q):
-            return None
+            return self._corpus, None
         pred = parse_query(q, self._now())
         cacheable = self.now is not None or "now" not in q
         with self._cache_lock:
             corpus = self._corpus
             if q in self._cache:
-                return self._cache[q]
-        with self._eval_lock:
+                return corpus, self._cache[q]
+        with self._eval_lock:  # one evaluation at a time; a concurrent identical query waits for the cache
             with self._cache_lock:
-                if q in self._cache and corpus is self._corpus:
-                    return self._cache[q]
+                if corpus is self._corpus and q in self._cache:
+                    return corpus, self._cache[q]
             result = self._evaluate(corpus, pred)
             if cacheable:
                 with self._cache_lock:
@@ -365,7 +399,7 @@ class DxrEmulator:
                         while len(self._cache) >= _CACHE_MAX_ENTRIES:
                             self._cache.pop(next(iter(self._cache)))
                         self._cache[q] = result
-        return result
+        return corpus, result
 
     @staticmethod
     def _evaluate(corpus: _Corpus, pred) -> array | None:
@@ -377,11 +411,11 @@ class DxrEmulator:
         out = array("q")
         append = out.append
         i = -1
-        for a, b in zip(offs, offs[1:]):
+        for a, b in zip(offs, offs[1:]):  # noqa: B905 - offs[1:] is one shorter
             i += 1
             line = blob[a:b]
             if lits:
-                if line.isascii():
+                if line.isascii():  # bytearray methods, same semantics as bytes
                     low = line.lower()
                     if not all(lit in low for lit in blits):
                         continue
@@ -406,7 +440,7 @@ class DxrEmulator:
         corpus = self._corpus
         if corpus.labels is None:
             labels: dict[str, str] = {}
-            for a, b in zip(corpus.offs, corpus.offs[1:]):
+            for a, b in zip(corpus.offs, corpus.offs[1:]):  # noqa: B905
                 try:
                     rec = orjson.loads(corpus.blob[a:b])
                 except orjson.JSONDecodeError:
@@ -419,7 +453,7 @@ class DxrEmulator:
             corpus.labels = labels
         return corpus.labels
 
-    # -- HTTP ------------------------------------------------------------------------------------------------------
+    # -- HTTP ------------------------------------------------------------------------------------------------
     def _auth(self, h: BaseHTTPRequestHandler) -> str:
         """'ok' | 'missing' | 'invalid' | 'forbidden'."""
         header = h.headers.get("Authorization")
@@ -436,8 +470,13 @@ class DxrEmulator:
         return "invalid"
 
     @staticmethod
-    def _simple(h, status: int, body: bytes = b"", content_type: str = "text/plain; charset=utf-8",
-                headers: dict[str, str] | None = None) -> None:
+    def _simple(
+        h,
+        status: int,
+        body: bytes = b"",
+        content_type: str = "text/plain; charset=utf-8",
+        headers: dict[str, str] | None = None,
+    ) -> None:
         h.send_response(status)
         if body:
             h.send_header("Content-Type", content_type)
@@ -463,8 +502,12 @@ class DxrEmulator:
                 return
             if auth in ("missing", "invalid"):
                 rec.status = 401
-                self._simple(h, 401, b"Unauthorized: missing or invalid bearer token\n",
-                             headers={"WWW-Authenticate": "Bearer"})
+                self._simple(
+                    h,
+                    401,
+                    b"Unauthorized: missing or invalid bearer token\n",
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
                 return
             if auth == "forbidden":
                 rec.status = 403
@@ -507,12 +550,11 @@ class DxrEmulator:
                 return
             q = MATCH_ALL_QUERY
         try:
-            indexes = self.matching_indexes(q)
+            corpus, indexes = self._match(q)
         except QuerySyntaxError as e:
             rec.status = 400
             self._simple(h, 400, (str(e) + "\n").encode("utf-8"))
             return
-        corpus = self._corpus
         limit = faults.gateway_timeout_match_all_over
         if limit is not None and is_match_all(q) and corpus.n > limit:
             rec.status = 504
@@ -526,8 +568,10 @@ class DxrEmulator:
             order = array("q", lst)
         self._stream(h, rec, corpus, order, faults)
 
-    # -- streaming -------------------------------------------------------------------------------------------------
-    def _stream(self, h, rec: RequestRecord, corpus: _Corpus, order: array | None, faults: FaultConfig) -> None:
+    # -- streaming -------------------------------------------------------------------------------------------
+    def _stream(
+        self, h, rec: RequestRecord, corpus: _Corpus, order: array | None, faults: FaultConfig
+    ) -> None:
         count = corpus.n if order is None else len(order)
         end = count
         ending = "complete"
@@ -600,7 +644,9 @@ class DxrEmulator:
             h.close_connection = True
 
     @staticmethod
-    def _write_rows(w, corpus: _Corpus, order: array | None, a: int, b: int, chunk_bytes: int, latency: float):
+    def _write_rows(
+        w, corpus: _Corpus, order: array | None, a: int, b: int, chunk_bytes: int, latency: float
+    ):
         offs = corpus.offs
         blob = corpus.blob
         sleep = time.sleep
@@ -654,9 +700,9 @@ def _abort_connection(sock: socket.socket, rst: bool) -> None:
         pass
 
 
-# --------------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # CLI
-# --------------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 
 
 def _build_arg_parser() -> argparse.ArgumentParser:
@@ -668,29 +714,46 @@ def _build_arg_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8765)
     p.add_argument("--records", type=int, default=5000, help="number of synthetic records (default 5000)")
     p.add_argument("--seed", type=int, default=7)
-    p.add_argument("--demo", action="store_true",
-                   help="serve the ~500-record demo corpus with bad records and interleaved malformed lines")
-    p.add_argument("--token", default=None,
-                   help="accepted bearer token (default: $DXR_BEARER_TOKEN or 'dev-token')")
-    p.add_argument("--now", default=None,
-                   help="fixed 'now' (ISO date-time) for relative query dates; default: the real clock")
+    p.add_argument(
+        "--demo",
+        action="store_true",
+        help="serve the ~500-record demo corpus with bad records and interleaved malformed lines",
+    )
+    p.add_argument(
+        "--token", default=None, help="accepted bearer token (default: $DXR_BEARER_TOKEN or 'dev-token')"
+    )
+    p.add_argument(
+        "--now",
+        default=None,
+        help="fixed 'now' (ISO date-time) for relative query dates; default: the real clock",
+    )
     p.add_argument("--latency-ms", type=float, default=0.0, help="sleep before every body chunk")
     p.add_argument("--chunk-bytes", type=int, default=1 << 20, help="target HTTP chunk size (default 1 MiB)")
     p.add_argument("--fail-first", type=int, default=0, help="answer the first N requests with 503")
     p.add_argument("--fail-status", type=int, default=503)
     p.add_argument("--rate-limit-first", type=int, default=0, help="answer the first N requests with 429")
     p.add_argument("--retry-after", type=float, default=1.0)
-    p.add_argument("--truncate-after", type=int, default=None, help="cut every response mid-record after N rows")
+    p.add_argument(
+        "--truncate-after", type=int, default=None, help="cut every response mid-record after N rows"
+    )
     p.add_argument("--truncate-times", type=int, default=-1)
     p.add_argument("--reset-after", type=int, default=None, help="drop the connection after N rows")
     p.add_argument("--reset-times", type=int, default=-1)
     p.add_argument("--stall-after", type=int, default=None, help="pause the stream after N rows")
     p.add_argument("--stall-seconds", type=float, default=30.0)
     p.add_argument("--stall-times", type=int, default=-1)
-    p.add_argument("--malformed-every", type=int, default=None,
-                   help="interleave a malformed line every N rows (default with --demo: 100)")
-    p.add_argument("--gateway-timeout-over", type=int, default=None,
-                   help="504 for a match-all query when the corpus has more records than this")
+    p.add_argument(
+        "--malformed-every",
+        type=int,
+        default=None,
+        help="interleave a malformed line every N rows (default with --demo: 100)",
+    )
+    p.add_argument(
+        "--gateway-timeout-over",
+        type=int,
+        default=None,
+        help="504 for a match-all query when the corpus has more records than this",
+    )
     p.add_argument("--missing-q", choices=["error", "match_all"], default="error")
     p.add_argument("--shuffle", action="store_true", help="unspecified (shuffled) row order")
     return p
@@ -713,7 +776,7 @@ def main(argv: list[str] | None = None) -> int:
             malformed_every = 100
     else:
         records = None
-        lines = generate_lines(args.records, seed=args.seed)
+        lines = iter_lines(args.records, seed=args.seed)
     faults = FaultConfig(
         latency_ms_per_chunk=args.latency_ms,
         chunk_bytes=args.chunk_bytes,
@@ -733,7 +796,9 @@ def main(argv: list[str] | None = None) -> int:
         missing_q=args.missing_q,
         shuffle=args.shuffle,
     )
-    emu = DxrEmulator(records, lines=lines, token=token, faults=faults, host=args.host, port=args.port, now=now)
+    emu = DxrEmulator(
+        records, lines=lines, token=token, faults=faults, host=args.host, port=args.port, now=now
+    )
     emu.start()
     elapsed = time.perf_counter() - t0
     print(f"DXR emulator: {emu.record_count} records ready in {elapsed:.1f}s", flush=True)

@@ -13,7 +13,7 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
-from file_records.cli import UsageError
+from file_records.errors import UsageError
 
 
 def _plain(value: Any) -> Any:

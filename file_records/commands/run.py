@@ -11,7 +11,9 @@ from rich.console import Console
 from rich.table import Table
 
 from file_records import pipeline_conf
-from file_records.cli import SOURCES, UsageError
+from file_records.errors import UsageError
+
+SOURCES = ("dxr", "workspace")
 from file_records.settings import DxrSettings, LocalSparkSettings
 
 

@@ -4,9 +4,11 @@ continues where the first stopped."""
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import warnings
@@ -88,7 +90,13 @@ def spark_conf(paths: StatePaths, settings: LocalSparkSettings) -> dict[str, str
     }
 
 
-def _prepare_environment() -> None:
+def _prepare_environment(paths: StatePaths) -> None:
+    # The JVM is launched before any SparkConf is read, so driver JVM options go on the
+    # spark-submit command line: the Derby home and our quiet log4j configuration.
+    java_options = f"-Dderby.system.home={paths.metastore} -Dlog4j2.configurationFile={LOG4J_CONFIG.as_uri()}"
+    os.environ["PYSPARK_SUBMIT_ARGS"] = f'--driver-java-options "{java_options}" pyspark-shell'
+    for name in ("py4j", "pyspark", "SQLQueryContextLogger"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
     # Python data sources and UDFs run in workers the JVM starts: make them use this venv.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
@@ -96,28 +104,49 @@ def _prepare_environment() -> None:
     os.environ.setdefault("PYARROW_IGNORE_TIMEZONE", "1")
 
 
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def connect_session(
     paths: StatePaths, settings: LocalSparkSettings, extra_conf: Optional[Mapping[str, str]] = None
 ):
-    """A local Spark Connect session (what the pipelines engine needs)."""
-    check_java()
-    _prepare_environment()
-    from pyspark.sql import SparkSession
+    """A local Spark Connect server on a free loopback port, and a session on it.
 
+    pyspark's `remote("local")` always binds port 15002, so two runs on one machine (two state
+    directories, or tests next to a demo) would collide; here every run gets its own port.
+    """
+    check_java()
+    _prepare_environment(paths)
     # Static settings are applied when the local server starts; pyspark then warns that it
     # cannot set them again at runtime. That is expected here.
-    warnings.filterwarnings("ignore", message="Failed to set .* due to .*CANNOT_MODIFY_CONFIG")
+    warnings.filterwarnings("ignore", message="Failed to set .* due to .*CANNOT_MODIFY_(STATIC_)?CONFIG")
     warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
-    builder = SparkSession.builder.remote(settings.spark_master)
-    for key, value in {**spark_conf(paths, settings), **(extra_conf or {})}.items():
-        builder = builder.config(key, value)
-    return builder.getOrCreate()
+    from pyspark.sql.connect.session import SparkSession as ConnectSession
+
+    port = _free_port()
+    opts: dict = {
+        **spark_conf(paths, settings),
+        "spark.connect.grpc.binding.address": "127.0.0.1",
+        "spark.connect.grpc.binding.port": str(port),
+    }
+    os.environ["SPARK_LOCAL_REMOTE"] = "1"
+    ConnectSession._start_connect_server(settings.spark_master, opts)
+    os.environ["SPARK_CONNECT_MODE_ENABLED"] = "1"
+    spark = ConnectSession.builder.remote(f"sc://localhost:{port}").config(map=opts).getOrCreate()
+    # Custom keys are not Spark SQL settings and are dropped on the way to the server session;
+    # set them explicitly so the pipeline files can read them with spark.conf.get.
+    for key, value in (extra_conf or {}).items():
+        spark.conf.set(key, value)
+    return spark
 
 
 def classic_session(paths: StatePaths, settings: LocalSparkSettings):
     """A classic local session on the same catalog, for queries and exports."""
     check_java()
-    _prepare_environment()
+    _prepare_environment(paths)
     from pyspark.sql import SparkSession
 
     builder = SparkSession.builder.master(settings.spark_master).appName("file-records")

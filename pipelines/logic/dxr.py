@@ -42,13 +42,9 @@ def _names(column: str) -> F.Column:
     return F.transform(F.col(column), lambda item: item["name"])
 
 
-def file_record_candidates(bronze: DataFrame) -> DataFrame:
-    """File rows of the newest snapshot, flattened to silver's columns, before any rule or dedup.
-
-    Rows whose JSON did not parse are still here (with `parse_error`) so the data-quality
-    rules can quarantine them with their reason.
-    """
-    files = latest_snapshot(bronze).where(F.col("record_type") == RECORD_TYPE_FILE)
+def typed_file_rows(bronze: DataFrame) -> DataFrame:
+    """File rows of bronze (every snapshot), flattened to silver's columns, before any rule."""
+    files = bronze.where(F.col("record_type") == RECORD_TYPE_FILE)
     return files.select(
         F.lit(SOURCE_SYSTEM).alias("source_system"),
         "file_id",
@@ -82,15 +78,24 @@ def file_record_candidates(bronze: DataFrame) -> DataFrame:
     )
 
 
+def file_record_candidates(bronze: DataFrame) -> DataFrame:
+    """File rows of the newest snapshot, deduplicated, before the data-quality rules.
+
+    Rows whose JSON did not parse are still here (with `parse_error`) so the rules can
+    quarantine them with their reason. This is what the silver rules see, row for row.
+    """
+    return dedupe_files(typed_file_rows(latest_snapshot(bronze)))
+
+
 def dedupe_files(candidates: DataFrame) -> DataFrame:
-    """One row per file id.
+    """One row per file id (per snapshot).
 
     Several queries of a snapshot may return the same file; the copies are the same record,
     so which one is kept only matters for determinism: the most recently modified, then the
     first query by name. Rows without a file id are left alone so that the rules, not the
     dedup, decide what happens to them.
     """
-    order = Window.partitionBy("file_id").orderBy(
+    order = Window.partitionBy("snapshot_id", "file_id").orderBy(
         F.col("last_modified_at").desc_nulls_last(), F.col("source_query"), F.col("raw_json")
     )
     return (
@@ -102,7 +107,13 @@ def dedupe_files(candidates: DataFrame) -> DataFrame:
 
 def silver_file_records(bronze: DataFrame) -> DataFrame:
     """silver_file_records before rules: the newest snapshot, typed, one row per file."""
-    return dedupe_files(file_record_candidates(bronze)).select(*SILVER_COLUMNS)
+    return file_record_candidates(bronze).select(*SILVER_COLUMNS)
+
+
+def rule_input_history(bronze: DataFrame) -> DataFrame:
+    """What the silver rules would see for every snapshot in bronze: the history behind the
+    data-quality metrics (bronze keeps every snapshot, so the metrics keep every day)."""
+    return dedupe_files(typed_file_rows(bronze))
 
 
 def duplicate_files(files: DataFrame) -> DataFrame:

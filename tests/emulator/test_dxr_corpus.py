@@ -65,7 +65,7 @@ def test_render_lines_one_object_per_line_without_newline():
     recs = list(generate_records(50))
     lines = render_lines(recs)
     assert len(lines) == 50
-    for line, rec in zip(lines, recs):
+    for line, rec in zip(lines, recs, strict=True):
         assert isinstance(line, bytes) and not line.endswith(b"\n") and b"\n" not in line
         assert orjson.loads(line) == rec
 
@@ -161,7 +161,9 @@ def test_duplicates_by_content_hash(corpus):
     assert any(" (1)." in n for n in names)
     assert any(n.startswith("Copy of ") for n in names)
     # same name in different folders
-    assert any(len({r["fileName"] for r in g}) < len(g) and len({r["path"] for r in g}) == len(g) for g in groups)
+    assert any(
+        len({r["fileName"] for r in g}) < len(g) and len({r["path"] for r in g}) == len(g) for g in groups
+    )
 
 
 def test_labels_and_rot_candidates(corpus):
@@ -209,7 +211,9 @@ def test_missing_optional_fields(corpus):
 
 def test_everyone_group(corpus):
     def everyone(r):
-        return any(a["accountType"] == "GROUP" and a["name"] == "Everyone" for a in r["entitlements"]["whoCanAccess"])
+        return any(
+            a["accountType"] == "GROUP" and a["name"] == "Everyone" for a in r["entitlements"]["whoCanAccess"]
+        )
 
     assert 0.05 <= _frac(corpus, everyone) <= 0.2
 

@@ -29,7 +29,8 @@ def _acc(name, account_type="USER", email=None):
 
 
 # Crafted records. Key facts:
-#  a1: Everyone appears only as a USER (GROUP is a different element) -> top-level AND matches, nested {} does not
+# a1: Everyone appears only as a USER (GROUP is a different element) -> top-level AND matches, nested {} does
+# not
 #  a2: a GROUP named Everyone -> both match
 RECORDS = [
     {
@@ -41,7 +42,11 @@ RECORDS = [
         "createdAt": "2026-10-20T10:00:00Z",
         "lastModifiedAt": "2026-10-25T08:30:00Z",
         "contentSha256": "a" * 64,
-        "datasource": {"id": "ds-1", "name": "Finance SharePoint", "connector": {"type": "SHAREPOINT_ONLINE_GRAPH_API"}},
+        "datasource": {
+            "id": "ds-1",
+            "name": "Finance SharePoint",
+            "connector": {"type": "SHAREPOINT_ONLINE_GRAPH_API"},
+        },
         "labels": [{"id": "l-rot", "name": "ROT"}, {"id": "l-rec", "name": "Records"}],
         "annotators": [
             {
@@ -51,8 +56,13 @@ RECORDS = [
                 "uniquePhrases": 3,
                 "annotations": [{"phrase": "j.doe@acme.example", "locations": [{"start": 1, "end": 19}]}],
             },
-            {"id": "an-iban", "name": "IBAN", "domain": {"id": "d-fin", "name": "Financial"}, "uniquePhrases": 0,
-             "annotations": []},
+            {
+                "id": "an-iban",
+                "name": "IBAN",
+                "domain": {"id": "d-fin", "name": "Financial"},
+                "uniquePhrases": 0,
+                "annotations": [],
+            },
         ],
         "entitlements": {"whoCanAccess": [_acc("Legal Team", "GROUP"), _acc("Everyone", "USER")]},
         "owner": _acc("Dana Ruiz", email="dana.ruiz@example.com"),
@@ -67,8 +77,13 @@ RECORDS = [
         "datasource": {"id": "ds-2", "name": "Finance NAS", "connector": {"type": "NETWORK_DRIVE_SMB"}},
         "labels": [{"id": "l-conf", "name": "Confidential"}],
         "annotators": [
-            {"id": "an-person", "name": "Person name", "domain": {"id": "d-pii", "name": "PII"}, "uniquePhrases": 5,
-             "annotations": [{"phrase": "Dana Ruiz", "locations": [{"start": 5, "end": 14}]}]}
+            {
+                "id": "an-person",
+                "name": "Person name",
+                "domain": {"id": "d-pii", "name": "PII"},
+                "uniquePhrases": 5,
+                "annotations": [{"phrase": "Dana Ruiz", "locations": [{"start": 5, "end": 14}]}],
+            }
         ],
         "entitlements": {"whoCanAccess": [_acc("Everyone", "GROUP")]},
         "coordinates": {"lat": 51.5072, "lon": -0.1276, "alt": 11},
@@ -92,10 +107,16 @@ RECORDS = [
         "size": 0,
         "createdAt": "2026-10-31T23:00:00Z",
         "lastModifiedAt": "2026-10-31T23:30:00Z",
-        "datasource": {"id": "ds-1", "name": "Finance SharePoint", "connector": {"type": "SHAREPOINT_ONLINE_GRAPH_API"}},
+        "datasource": {
+            "id": "ds-1",
+            "name": "Finance SharePoint",
+            "connector": {"type": "SHAREPOINT_ONLINE_GRAPH_API"},
+        },
         "labels": [{"id": "l-rot", "name": "ROT"}],
-        "extractedMetadata": [{"id": "x1", "name": "Contract Value", "value": 250000, "type": "NUMBER"},
-                              {"id": "x2", "name": "Signed", "value": True, "type": "BOOLEAN"}],
+        "extractedMetadata": [
+            {"id": "x1", "name": "Contract Value", "value": 250000, "type": "NUMBER"},
+            {"id": "x2", "name": "Signed", "value": True, "type": "BOOLEAN"},
+        ],
         "entitlements": {"whoCanAccess": []},
     },
     {
@@ -205,10 +226,15 @@ ALL = {"a1", "a2", "a3", "a4", "a5"}
         ("createdAt > now+1d", set()),
         # nested element match: one element must satisfy everything
         ('entitlements.whoCanAccess: { accountType:"GROUP" AND name:"Everyone" }', {"a2", "a5"}),
-        ('entitlements.whoCanAccess.accountType:"GROUP" AND entitlements.whoCanAccess.name:"Everyone"',
-         {"a1", "a2", "a5"}),
+        (
+            'entitlements.whoCanAccess.accountType:"GROUP" AND entitlements.whoCanAccess.name:"Everyone"',
+            {"a1", "a2", "a5"},
+        ),
         ('entitlements.whoCanAccess:{name:"Everyone" AND name:"Finance"}', set()),
-        ('annotators: { (name:"Email address" OR name:"Person name") AND annotations.phrase:"*dana*" }', {"a2"}),
+        (
+            'annotators: { (name:"Email address" OR name:"Person name") AND annotations.phrase:"*dana*" }',
+            {"a2"},
+        ),
         ('annotators:{ name:"IBAN" AND uniquePhrases > 0 }', set()),
         ('annotators:{ name:"Email address" AND uniquePhrases > 0 }', {"a1"}),
         ('labels:{name:"ROT"}', {"a1", "a4"}),
@@ -249,17 +275,17 @@ def test_evaluation(q, expected):
         'fileName:"x" AND',
         'AND fileName:"x"',
         'fileName:"x" OR',
-        'NOT',
+        "NOT",
         '(fileName:"x"',
         'fileName:"x")',
         "()",
-        'entitlements.whoCanAccess:{}',
+        "entitlements.whoCanAccess:{}",
         'entitlements.whoCanAccess:{name:"x"',
         "lastModifiedAt > now-7x",
         "lastModifiedAt > now/d",
         "size >",
         'fileName "x"',
-        'fileName:',
+        "fileName:",
     ],
 )
 def test_syntax_errors(q):
@@ -314,7 +340,9 @@ def test_is_match_all():
 
 
 def test_required_literals_only_from_positive_and_chains():
-    lits = parse_query('labels.name:"ROT" AND fileName:"*rep*ort*" AND NOT x:"neg" AND (a:"o1" OR b:"o2")', NOW)
+    lits = parse_query(
+        'labels.name:"ROT" AND fileName:"*rep*ort*" AND NOT x:"neg" AND (a:"o1" OR b:"o2")', NOW
+    )
     assert sorted(lits.required_literals()) == ["ROT", "ort", "rep"]
     nested = parse_query('entitlements.whoCanAccess:{name:"Everyone"}', NOW)
     assert nested.required_literals() == ["Everyone"]
@@ -330,7 +358,9 @@ def test_evaluation_on_generated_corpus_matches_brute_force():
     want = [
         r["fileId"]
         for r in recs
-        if r["datasource"]["id"] == ds and r["size"] > 1000000 and not any(x["name"] == "ROT" for x in r["labels"])
+        if r["datasource"]["id"] == ds
+        and r["size"] > 1000000
+        and not any(x["name"] == "ROT" for x in r["labels"])
     ]
     assert got == want and got
     rng = random.Random(0)

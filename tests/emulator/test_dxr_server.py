@@ -30,8 +30,14 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _acc(name, account_type="USER"):
-    return {"id": f"acc-{name}", "accountType": account_type, "realmAccountId": f"r-{name}", "realmKey": "R1",
-            "accountSubType": account_type, "name": name}
+    return {
+        "id": f"acc-{name}",
+        "accountType": account_type,
+        "realmAccountId": f"r-{name}",
+        "realmKey": "R1",
+        "accountSubType": account_type,
+        "name": name,
+    }
 
 
 def _rec(file_id, file_name, size, created, labels=(), who=(), **extra):
@@ -51,13 +57,32 @@ def _rec(file_id, file_name, size, created, labels=(), who=(), **extra):
 
 
 CRAFTED = [
-    _rec("f1", "Annual Report.pdf", 5_000_000, "2026-10-20T00:00:00Z", ["ROT", "Records"],
-         [_acc("Legal", "GROUP"), _acc("Everyone", "USER")]),
-    _rec("f2", "payroll (1).xlsx", 98_304, "2023-01-01T00:00:00Z", ["Confidential"], [_acc("Everyone", "GROUP")]),
+    _rec(
+        "f1",
+        "Annual Report.pdf",
+        5_000_000,
+        "2026-10-20T00:00:00Z",
+        ["ROT", "Records"],
+        [_acc("Legal", "GROUP"), _acc("Everyone", "USER")],
+    ),
+    _rec(
+        "f2",
+        "payroll (1).xlsx",
+        98_304,
+        "2023-01-01T00:00:00Z",
+        ["Confidential"],
+        [_acc("Everyone", "GROUP")],
+    ),
     _rec("f3", "~$notes.docx", 162, "2015-01-01T00:00:00Z", [], [_acc("Lee Park")]),
     _rec("f4", "Zürich Büro.docx", 0, "2026-10-31T00:00:00Z", ["ROT"], []),
-    _rec("f5", "scan.TMP", 2_000_000_000, "2020-06-01T00:00:00Z", ["Records", "Legal hold"],
-         [_acc("Everyone", "GROUP")]),
+    _rec(
+        "f5",
+        "scan.TMP",
+        2_000_000_000,
+        "2020-06-01T00:00:00Z",
+        ["Records", "Legal hold"],
+        [_acc("Everyone", "GROUP")],
+    ),
 ]
 
 
@@ -77,9 +102,9 @@ def ids(resp) -> list[str]:
     return [orjson.loads(line)["fileId"] for line in resp.content.splitlines() if line.strip()]
 
 
-# ---------------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # Happy path
-# ---------------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 
 
 def test_happy_path_match_all_streams_jsonlines():
@@ -157,9 +182,9 @@ def test_prefilter_gives_same_results_as_plain_evaluation():
         assert len(a) > 0, q
 
 
-# ---------------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # Auth, routing, 400s
-# ---------------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 
 
 def test_missing_token_is_401(emu):
@@ -248,9 +273,9 @@ def test_classifications_from_lines():
         assert len(data) == 4
 
 
-# ---------------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # Query features over HTTP (crafted records)
-# ---------------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -271,17 +296,19 @@ def test_classifications_from_lines():
         ("createdAt > now-30d", {"f1", "f4"}),
         ("createdAt < now-10y", {"f3"}),
         ('entitlements.whoCanAccess: { accountType:"GROUP" AND name:"Everyone" }', {"f2", "f5"}),
-        ('entitlements.whoCanAccess.accountType:"GROUP" AND entitlements.whoCanAccess.name:"Everyone"',
-         {"f1", "f2", "f5"}),
+        (
+            'entitlements.whoCanAccess.accountType:"GROUP" AND entitlements.whoCanAccess.name:"Everyone"',
+            {"f1", "f2", "f5"},
+        ),
     ],
 )
 def test_query_features_over_http(emu, q, expected):
     assert set(ids(get(emu, q))) == expected
 
 
-# ---------------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # Faults
-# ---------------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 
 
 def test_rate_limit_then_success(emu):
@@ -469,17 +496,30 @@ def test_match_all_fast_path_throughput():
     assert dt < 3.0  # typically ~0.05 s; generous for loaded CI machines
 
 
-# ---------------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 # CLI
-# ---------------------------------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------------------------------
 
 
 def test_cli_serves_and_never_prints_token():
     env = dict(os.environ, DXR_BEARER_TOKEN="cli-secret-token", PYTHONPATH=str(REPO))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "connectors.emulator.dxr_server", "--port", "0", "--records", "50",
-         "--fail-first", "1"],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "connectors.emulator.dxr_server",
+            "--port",
+            "0",
+            "--records",
+            "50",
+            "--fail-first",
+            "1",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         out = []
@@ -495,7 +535,10 @@ def test_cli_serves_and_never_prints_token():
                 break
         assert url, "".join(out)
         h = {"Authorization": "Bearer cli-secret-token"}
-        assert requests.get(f"{url}/api/v1/files", params={"q": MATCH_ALL}, headers=h, timeout=10).status_code == 503
+        assert (
+            requests.get(f"{url}/api/v1/files", params={"q": MATCH_ALL}, headers=h, timeout=10).status_code
+            == 503
+        )
         r = requests.get(f"{url}/api/v1/files", params={"q": MATCH_ALL}, headers=h, timeout=10)
         assert r.status_code == 200 and len(r.content.splitlines()) == 50
     finally:

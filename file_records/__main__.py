@@ -1,0 +1,5 @@
+import sys
+
+from file_records.cli import main
+
+sys.exit(main())
