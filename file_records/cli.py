@@ -41,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--dry-run", action="store_true", help="validate the pipeline graph without reading or writing data")
     run.add_argument("--dxr-base-url", help="overrides DXR_BASE_URL")
     run.add_argument("--dxr-query", action="append", dest="dxr_queries", metavar="QUERY", help="a DXR query; repeat for several (overrides DXR_QUERY / DXR_QUERIES)")
+    run.add_argument("--max-users", type=int, help="workspace source: scan at most this many users (trials)")
 
     query = commands.add_parser("query", help="run SQL over the local tables")
     query.add_argument("sql", help='e.g. "SELECT * FROM gold_duplicate_files ORDER BY reclaimable_bytes DESC"')

@@ -33,7 +33,26 @@ DXR_KEYS: dict[str, str] = {
     "file_records.dxr.backoff_seconds": "1.0",
 }
 
-ALL_KEYS: dict[str, str] = {**DXR_KEYS}
+WORKSPACE_KEYS: dict[str, str] = {
+    "file_records.workspace.enabled": "false",
+    "file_records.workspace.host": "",  # empty: databricks-sdk unified auth (env, profile, runtime)
+    "file_records.workspace.profile": "",
+    "file_records.workspace.users": "",  # JSON list; empty: every SCIM user
+    "file_records.workspace.users_file": "",
+    "file_records.workspace.max_users": "",
+    "file_records.workspace.partitions": "4",
+    "file_records.workspace.threads_per_partition": "16",
+    "file_records.workspace.max_requests_per_second": "20",
+    "file_records.workspace.max_attempts": "6",
+    "file_records.workspace.backoff_base_seconds": "0.5",
+    "file_records.workspace.extra_roots": "",  # JSON list
+    "file_records.workspace.max_depth": "",
+    "file_records.workspace.snapshot_interval_seconds": "86400",
+    "file_records.workspace.force_snapshot_after": "",
+}
+
+ALL_KEYS: dict[str, str] = {**DXR_KEYS, **WORKSPACE_KEYS}
+_KEYS_BY_SOURCE = {"dxr": DXR_KEYS, "workspace": WORKSPACE_KEYS}
 
 ConfGetter = Callable[[str, Optional[str]], Optional[str]]
 
@@ -50,21 +69,30 @@ def enabled(conf_get: ConfGetter, source: str) -> bool:
     return read(conf_get, f"{PREFIX}.{source}.enabled").strip().lower() == "true"
 
 
-def dxr_source_options(conf_get: ConfGetter) -> dict[str, str]:
-    """Data source options for `spark.readStream.format("dxr")`, from the pipeline configuration."""
+def source_options(conf_get: ConfGetter, source: str) -> dict[str, str]:
+    """Data source options for `spark.readStream.format(source)`, from the pipeline configuration."""
     options: dict[str, str] = {}
-    for key in DXR_KEYS:
+    for key in _KEYS_BY_SOURCE[source]:
         name = key.rsplit(".", 1)[1]
         if name == "enabled":
             continue
         value = read(conf_get, key)
         if value != "":
             options[name] = value
+    return options
+
+
+def dxr_source_options(conf_get: ConfGetter) -> dict[str, str]:
+    options = source_options(conf_get, "dxr")
     if "base_url" not in options:
         raise ValueError(
             "file_records.dxr.base_url is not set: set DXR_BASE_URL locally or the bundle variable dxr_base_url"
         )
     return options
+
+
+def workspace_source_options(conf_get: ConfGetter) -> dict[str, str]:
+    return source_options(conf_get, "workspace")
 
 
 def dxr_conf_from_settings(settings, force_snapshot_after: str = "") -> dict[str, str]:
@@ -86,6 +114,26 @@ def dxr_conf_from_settings(settings, force_snapshot_after: str = "") -> dict[str
         "file_records.dxr.max_attempts": str(settings.max_attempts),
     }
     return conf
+
+
+def workspace_conf_from_settings(settings, force_snapshot_after: str = "") -> dict[str, str]:
+    """The pipeline configuration for the workspace source, from typed settings (local runner)."""
+    return {
+        "file_records.workspace.enabled": "true",
+        "file_records.workspace.host": settings.host or "",
+        "file_records.workspace.profile": settings.profile or "",
+        "file_records.workspace.users": orjson.dumps(settings.users).decode() if settings.users else "",
+        "file_records.workspace.users_file": str(settings.users_file or ""),
+        "file_records.workspace.max_users": str(settings.max_users or ""),
+        "file_records.workspace.partitions": str(settings.partitions),
+        "file_records.workspace.threads_per_partition": str(settings.threads_per_partition),
+        "file_records.workspace.max_requests_per_second": str(settings.max_requests_per_second),
+        "file_records.workspace.max_attempts": str(settings.max_attempts),
+        "file_records.workspace.extra_roots": orjson.dumps(settings.extra_roots).decode() if settings.extra_roots else "",
+        "file_records.workspace.max_depth": "" if settings.max_depth is None else str(settings.max_depth),
+        "file_records.workspace.snapshot_interval_seconds": str(int(settings.snapshot_interval.total_seconds())),
+        "file_records.workspace.force_snapshot_after": force_snapshot_after,
+    }
 
 
 def as_conf_items(conf: Mapping[str, str]) -> list[tuple[str, str]]:

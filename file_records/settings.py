@@ -11,7 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
-from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, BeforeValidator, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from file_records import __version__
@@ -129,6 +129,51 @@ class DxrSettings(BaseSettings):
         if self.query:
             return [self.query]
         return [DEFAULT_DXR_QUERY]
+
+
+class WorkspaceSettings(BaseSettings):
+    """The Databricks workspace to inventory. Host and credentials follow databricks-sdk unified
+    auth (DATABRICKS_HOST + DATABRICKS_TOKEN, DATABRICKS_CONFIG_PROFILE, or ~/.databrickscfg);
+    the scan's own knobs are FILE_RECORDS_WORKSPACE_*."""
+
+    model_config = _common_config("FILE_RECORDS_WORKSPACE_")
+
+    host: Optional[str] = Field(None, validation_alias=AliasChoices("DATABRICKS_HOST", "FILE_RECORDS_WORKSPACE_HOST"))
+    token: Optional[SecretStr] = Field(None, validation_alias=AliasChoices("DATABRICKS_TOKEN"))
+    profile: Optional[str] = Field(
+        None, validation_alias=AliasChoices("DATABRICKS_CONFIG_PROFILE", "FILE_RECORDS_WORKSPACE_PROFILE")
+    )
+    users: list[str] = Field(default_factory=list, description="Scan only these users (JSON list)")
+    users_file: Optional[Path] = None
+    max_users: Optional[int] = Field(None, gt=0)
+    partitions: int = Field(4, ge=1, le=512)
+    threads_per_partition: int = Field(16, ge=1, le=256)
+    max_requests_per_second: float = Field(20.0, gt=0)
+    max_attempts: int = Field(6, ge=1, le=20)
+    extra_roots: list[str] = Field(default_factory=list)
+    max_depth: Optional[int] = Field(None, ge=0)
+    snapshot_interval: Duration = Field(timedelta(hours=24))
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, value: Optional[str]) -> Optional[str]:
+        if value is None or not value.strip():
+            return None
+        value = value.strip().rstrip("/")
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError(f"DATABRICKS_HOST {value!r} must start with https:// (or http:// for a local emulator)")
+        return value
+
+    @field_validator("users_file")
+    @classmethod
+    def _users_file(cls, value: Optional[Path]) -> Optional[Path]:
+        if value is not None and not value.is_file():
+            raise ValueError(f"users file {str(value)!r} does not exist")
+        return value
+
+    @property
+    def configured(self) -> bool:
+        return self.host is not None or self.profile is not None
 
 
 class LocalSparkSettings(BaseSettings):

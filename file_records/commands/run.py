@@ -14,7 +14,7 @@ from file_records import pipeline_conf
 from file_records.errors import UsageError
 
 SOURCES = ("dxr", "workspace")
-from file_records.settings import DxrSettings, LocalSparkSettings
+from file_records.settings import DxrSettings, LocalSparkSettings, WorkspaceSettings
 
 
 def load_dxr_settings(**overrides) -> DxrSettings:
@@ -27,17 +27,26 @@ def load_dxr_settings(**overrides) -> DxrSettings:
         raise UsageError(f"invalid Data X-Ray settings: {problems}") from None
 
 
-def _selected_sources(requested, dxr: DxrSettings) -> list[str]:
+def load_workspace_settings(**overrides) -> WorkspaceSettings:
+    try:
+        return WorkspaceSettings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors())
+        raise UsageError(f"invalid workspace settings: {problems}") from None
+
+
+def _selected_sources(requested, dxr: DxrSettings, workspace: WorkspaceSettings) -> list[str]:
     if requested:
         unknown = sorted(set(requested) - set(SOURCES))
         if unknown:
             raise UsageError(f"unknown source(s) {', '.join(unknown)}; choose from {', '.join(SOURCES)}")
         return list(requested)
-    configured = [name for name, ok in (("dxr", dxr.configured),) if ok]
+    configured = [name for name, ok in (("dxr", dxr.configured), ("workspace", workspace.configured)) if ok]
     if not configured:
         raise UsageError(
-            "no source is configured: set DXR_BASE_URL and DXR_BEARER_TOKEN (in the environment or .env), "
-            "or try everything against the built-in emulators with `file-records run --demo`"
+            "no source is configured: set DXR_BASE_URL and DXR_BEARER_TOKEN, and/or DATABRICKS_HOST and "
+            "DATABRICKS_TOKEN (environment or .env), or try everything against the built-in emulators with "
+            "`file-records run --demo`"
         )
     return configured
 
@@ -55,12 +64,11 @@ def run_command(args: argparse.Namespace, console: Console) -> int:
 
             console.print("[bold]Starting the built-in Data X-Ray emulator[/] (demo corpus)…")
             endpoints = stack.enter_context(demo_services())
-            overrides = {"base_url": endpoints.dxr_base_url, "queries": endpoints.dxr_queries, "backoff_seconds": None}
-            origin["dxr"] = DEMO_MARKER
+            overrides = {"base_url": endpoints.dxr_base_url, "queries": endpoints.dxr_queries}
+            origin["dxr"] = origin["workspace"] = DEMO_MARKER
         dxr = load_dxr_settings(**overrides)
-        sources = _selected_sources(args.sources, dxr)
-        if "workspace" in sources:
-            raise UsageError("the workspace source is not available in this version yet; run with --sources dxr")
+        workspace = load_workspace_settings(max_users=args.max_users)
+        sources = _selected_sources(args.sources, dxr, workspace)
         if "dxr" in sources:
             if not dxr.configured:
                 raise UsageError("--sources dxr needs DXR_BASE_URL (or --dxr-base-url)")
@@ -71,13 +79,26 @@ def run_command(args: argparse.Namespace, console: Console) -> int:
 
                 os.environ["DXR_BEARER_TOKEN"] = dxr.bearer_token.get_secret_value()
             origin.setdefault("dxr", dxr.base_url)
+        if "workspace" in sources:
+            if not workspace.configured:
+                raise UsageError("--sources workspace needs DATABRICKS_HOST (or DATABRICKS_CONFIG_PROFILE)")
+            import os
+
+            # The scan's workers authenticate with databricks-sdk unified auth from the environment.
+            if workspace.host:
+                os.environ["DATABRICKS_HOST"] = workspace.host
+            if workspace.token is not None:
+                os.environ["DATABRICKS_TOKEN"] = workspace.token.get_secret_value()
+            origin.setdefault("workspace", workspace.host or f"profile:{workspace.profile}")
 
         conf = {}
+        force_after = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if args.force_snapshot else ""
         if "dxr" in sources:
-            force_after = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if args.force_snapshot else ""
             conf.update(pipeline_conf.dxr_conf_from_settings(dxr, force_snapshot_after=force_after))
             if args.demo:
                 conf["file_records.dxr.backoff_seconds"] = "0.2"
+        if "workspace" in sources:
+            conf.update(pipeline_conf.workspace_conf_from_settings(workspace, force_snapshot_after=force_after))
         state.claim(args.state_dir.resolve(), origin)
 
         console.print(f"Running the pipeline for [bold]{', '.join(sources)}[/] in {args.state_dir} …")
@@ -109,5 +130,5 @@ def run_command(args: argparse.Namespace, console: Console) -> int:
     for name, count in result.table_counts.items():
         table.add_row(name, f"{count:,}")
     Console().print(table)
-    console.print(f'Query them with: file-records query --state-dir {args.state_dir} "SELECT * FROM gold_duplicate_files"')
+    console.print(f'Query them with: file-records query --state-dir {args.state_dir} "SELECT * FROM <table>"')
     return 0

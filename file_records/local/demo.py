@@ -17,7 +17,23 @@ DEMO_DXR_QUERIES = ["size < 1000000", "size >= 1000000"]
 @dataclass
 class DemoEndpoints:
     dxr_base_url: str
+    workspace_host: str
     dxr_queries: list[str] = field(default_factory=lambda: list(DEMO_DXR_QUERIES))
+
+
+@contextmanager
+def _exported(values: dict[str, str]) -> Iterator[None]:
+    """Set environment variables for the run (the Spark workers inherit them), then restore."""
+    previous = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 @contextmanager
@@ -25,18 +41,26 @@ def demo_services(seed: int = 7) -> Iterator[DemoEndpoints]:
     """Start the emulators with the demo corpora; tokens are random and exported for the run."""
     from connectors.emulator.dxr_corpus import demo_records
     from connectors.emulator.dxr_server import DxrEmulator, FaultConfig
+    from connectors.emulator.workspace_server import WorkspaceEmulator
+    from connectors.emulator.workspace_tree import SyntheticWorkspace
 
     dxr_token = secrets.token_urlsafe(24)
-    # A little weather: one 429 with Retry-After, and malformed lines the rules must quarantine.
+    workspace_token = "dapi-demo-" + secrets.token_hex(8)
+    # A little weather: one 429 with Retry-After and malformed lines the rules must quarantine
+    # from DXR; a request-rate limit answered with 429 from the workspace.
     faults = FaultConfig(rate_limit_first_n=1, retry_after_seconds=1, malformed_every=150)
     with ExitStack() as stack:
         dxr = stack.enter_context(DxrEmulator(demo_records(seed=seed), token=dxr_token, faults=faults))
-        previous = os.environ.get("DXR_BEARER_TOKEN")
-        os.environ["DXR_BEARER_TOKEN"] = dxr_token
-        try:
-            yield DemoEndpoints(dxr_base_url=dxr.url)
-        finally:
-            if previous is None:
-                os.environ.pop("DXR_BEARER_TOKEN", None)
-            else:
-                os.environ["DXR_BEARER_TOKEN"] = previous
+        workspace = stack.enter_context(
+            WorkspaceEmulator(SyntheticWorkspace.demo(), token=workspace_token, rate_limit_per_second=200.0)
+        )
+        stack.enter_context(
+            _exported(
+                {
+                    "DXR_BEARER_TOKEN": dxr_token,
+                    "DATABRICKS_HOST": workspace.url,
+                    "DATABRICKS_TOKEN": workspace_token,
+                }
+            )
+        )
+        yield DemoEndpoints(dxr_base_url=dxr.url, workspace_host=workspace.url)

@@ -9,11 +9,15 @@ from pyspark import pipelines as dp
 from expectations import engine
 from expectations.rules import load_rules
 from file_records import pipeline_conf
-from pipelines.logic import dxr
+from pipelines.logic import dxr, workspace
 
 _rule_inputs = {}
 if pipeline_conf.enabled(spark.conf.get, "dxr"):  # noqa: F821
     _rule_inputs["silver_file_records"] = lambda: dxr.rule_input_history(spark.read.table("bronze_dxr_files"))  # noqa: F821
+if pipeline_conf.enabled(spark.conf.get, "workspace"):  # noqa: F821
+    _rule_inputs["silver_workspace_files"] = lambda: workspace.rule_input_history(
+        spark.read.table("bronze_workspace_objects")  # noqa: F821
+    )
 
 if _rule_inputs:
 

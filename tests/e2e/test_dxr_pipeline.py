@@ -3,96 +3,15 @@ pipeline) -> `file-records query`, twice in one state directory, plus a failing 
 
 from __future__ import annotations
 
-import hashlib
-import os
-import subprocess
-import sys
 from collections import defaultdict
-from pathlib import Path
 
-import orjson
 import pytest
 
-from connectors.emulator.dxr_corpus import DEMO_MALFORMED_LINES, demo_records
-from connectors.emulator.dxr_server import DxrEmulator, FaultConfig
+from connectors.emulator.dxr_corpus import DEMO_MALFORMED_LINES
+
+from tests.e2e.conftest import COUNTS_SQL, _cli, _query, _valid_expected
 
 pytestmark = [pytest.mark.e2e, pytest.mark.spark]
-
-TOKEN = "e2e-" + hashlib.sha256(b"file-records e2e").hexdigest()[:24]
-CLI = [sys.executable, "-m", "file_records"]
-
-
-def _cli(args, state_dir: Path, env_extra=None, check=True) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DXR_BEARER_TOKEN": TOKEN, **(env_extra or {})}
-    env.pop("DXR_BASE_URL", None)
-    result = subprocess.run(
-        [*CLI, *args], cwd=state_dir.parent, env=env, capture_output=True, text=True, timeout=600
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(f"file-records {' '.join(args)} exited {result.returncode}\n{result.stdout}\n{result.stderr}")
-    return result
-
-
-def _query(state_dir: Path, sql: str) -> list[dict]:
-    result = _cli(["query", "--state-dir", str(state_dir), "--format", "json", sql], state_dir)
-    return orjson.loads(result.stdout)
-
-
-COUNTS_SQL = """
-SELECT
-  (SELECT count(*) FROM bronze_dxr_files) AS bronze_rows,
-  (SELECT count(DISTINCT snapshot_id) FROM bronze_dxr_files) AS snapshots,
-  (SELECT count(*) FROM bronze_dxr_files WHERE record_type = 'query_summary') AS summaries,
-  (SELECT count(*) FROM silver_file_records) AS silver_rows,
-  (SELECT count(DISTINCT file_id) FROM silver_file_records) AS silver_ids,
-  (SELECT count(*) FROM silver_file_records_quarantine) AS quarantined,
-  (SELECT count(*) FROM gold_duplicate_files) AS duplicate_groups,
-  (SELECT count(*) FROM gold_expectation_metrics) AS metric_rows
-"""
-
-
-@pytest.fixture(scope="module")
-def corpus():
-    return demo_records()
-
-
-@pytest.fixture(scope="module")
-def emulator(corpus):
-    # Two queries overlap (files of 1-2 MB are in both): silver must still hold each file once.
-    faults = FaultConfig(malformed_every=120, rate_limit_first_n=1, retry_after_seconds=1)
-    with DxrEmulator(corpus, token=TOKEN, faults=faults) as emu:
-        yield emu
-
-
-@pytest.fixture(scope="module")
-def two_runs(tmp_path_factory, emulator):
-    state_dir = tmp_path_factory.mktemp("e2e") / "state"
-    args = [
-        "run", "--sources", "dxr", "--state-dir", str(state_dir), "--dxr-base-url", emulator.url,
-        "--dxr-query", "size < 2000000", "--dxr-query", "size >= 1000000",
-    ]
-    first_run = _cli(args, state_dir)
-    after_first = _query(state_dir, COUNTS_SQL)[0]
-    second_run = _cli(args, state_dir)
-    after_second = _query(state_dir, COUNTS_SQL)[0]
-    return state_dir, first_run, after_first, second_run, after_second
-
-
-def _valid_expected(corpus):
-    """What the rules keep: the corpus minus the records built to break a drop rule."""
-    from connectors.emulator.dxr_corpus import DEMO_BAD_RECORD_IDS
-
-    bad_ids = set(DEMO_BAD_RECORD_IDS.values())
-    return [r for r in corpus if r["fileId"] not in bad_ids or _only_warn_broken(r)]
-
-
-def _only_warn_broken(record) -> bool:
-    # Bad-by-date records break warn rules only; they stay in silver.
-    size_ok = isinstance(record.get("size"), int) and record["size"] >= 0
-    sha = record.get("contentSha256")
-    sha_ok = sha is None or (len(sha) == 64 and all(c in "0123456789abcdef" for c in sha.lower()))
-    return bool(record.get("path")) and size_ok and sha_ok and bool(record.get("datasource", {}).get("id"))
-
 
 def test_first_run_fills_every_layer(two_runs, corpus):
     _, first_run, counts, _, _ = two_runs

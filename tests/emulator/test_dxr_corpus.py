@@ -19,6 +19,7 @@ from connectors.emulator.dxr_corpus import (
     demo_records,
     generate_lines,
     generate_records,
+    iter_lines,
     label_classifications,
     render_lines,
 )
@@ -59,6 +60,18 @@ def test_generate_lines_equals_render_of_generate_records():
     lines = generate_lines(4000, seed=5)
     assert isinstance(lines, RenderedLines)
     assert lines == render_lines(generate_records(4000, seed=5))
+
+
+def test_iter_lines_is_lazy_generate_lines_and_reports_labels():
+    stream = iter_lines(1500, seed=5)
+    assert stream.labels is None
+    lines = list(stream)
+    assert lines == generate_lines(1500, seed=5)
+    used = {lab["name"] for line in lines for lab in orjson.loads(line)["labels"]}
+    assert set(stream.labels) == used
+    assert all(stream.labels[name] == LABEL_IDS[name] for name in used)
+    assert generate_lines(1500, seed=5).labels == stream.labels
+    assert render_lines(generate_records(1500, seed=5)).labels == stream.labels
 
 
 def test_render_lines_one_object_per_line_without_newline():

@@ -18,6 +18,7 @@ from connectors.emulator.dxr_corpus import (
     demo_records,
     generate_lines,
     generate_records,
+    iter_lines,
     render_lines,
 )
 from connectors.emulator.dxr_server import DxrEmulator, FaultConfig
@@ -130,6 +131,14 @@ def test_lines_constructor_and_large_chunks():
         body = b"".join(chunks)
         assert body == b"\n".join(lines) + b"\n"
         assert len(chunks) > 10  # really chunked
+
+
+def test_lazy_lines_corpus_serves_same_bytes_and_knows_labels():
+    with DxrEmulator(lines=iter_lines(1500, seed=3), token=TOKEN) as e:
+        assert e._corpus.trusted and e._corpus.labels  # no decoding pass needed for classifications
+        assert get(e).content == b"\n".join(generate_lines(1500, seed=3)) + b"\n"
+        data = requests.get(f"{e.url}/api/v1/classifications", headers=AUTH, timeout=10).json()["data"]
+        assert {d["name"] for d in data} == set(e._corpus.labels)
 
 
 def test_default_corpus_and_keep_alive_session():

@@ -1,0 +1,233 @@
+"""The `workspace` PySpark Python DataSource: every user's Workspace and DBFS files.
+
+    spark.dataSource.register(WorkspaceDataSource)
+    spark.readStream.format("workspace").option("host", "https://adb-1.azuredatabricks.net").load()
+
+Auth is databricks-sdk unified auth resolved where the rows are read: DATABRICKS_HOST /
+DATABRICKS_TOKEN in the environment, a `profile`, or the runtime's own credentials on
+Databricks. No credential is ever an option, so none is in a plan or a log.
+
+Options: host, profile, users (JSON list of user names; default: every SCIM user, deactivated
+ones included), users_file, max_users, partitions (user shards, default 4),
+threads_per_partition, max_requests_per_second (the whole scan's budget, split between
+partitions), max_attempts, include_dbfs, include_workspace, extra_roots (JSON list),
+max_depth, snapshot_interval_seconds, force_snapshot_after.
+
+Rows: `record_type` 'object' (one per file or workspace object) or 'status' (one per user
+and source: files, bytes, requests, retries, duration, error). One streaming micro-batch is
+one complete scan; a failed batch is replayed with the same scan id and adds nothing twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Iterator, Optional
+
+import orjson
+from pydantic import BaseModel, Field, ValidationError
+from pyspark.sql.datasource import DataSource, DataSourceReader, DataSourceStreamReader, InputPartition
+from pyspark.sql.types import (
+    BooleanType,
+    DateType,
+    DoubleType,
+    LongType,
+    StringType,
+    StructField,
+    StructType,
+    TimestampType,
+)
+
+from connectors import snapshot
+
+RECORD_TYPE_OBJECT = "object"
+RECORD_TYPE_STATUS = "status"
+
+WORKSPACE_SPARK_SCHEMA = StructType(
+    [
+        StructField("record_type", StringType()),
+        StructField("username", StringType()),
+        StructField("user_active", BooleanType()),
+        StructField("source", StringType()),
+        StructField("path", StringType()),
+        StructField("object_type", StringType()),
+        StructField("language", StringType()),
+        StructField("size", LongType()),
+        StructField("size_is_exact", BooleanType()),
+        StructField("size_estimated", BooleanType()),
+        StructField("modified_at", TimestampType()),
+        StructField("object_id", LongType()),
+        StructField("status", StringType()),
+        StructField("files", LongType()),
+        StructField("bytes", LongType()),
+        StructField("estimated_bytes", LongType()),
+        StructField("requests", LongType()),
+        StructField("retries", LongType()),
+        StructField("duration_seconds", DoubleType()),
+        StructField("error", StringType()),
+        StructField("depth_capped", BooleanType()),
+        StructField("scan_id", StringType()),
+        StructField("ingestion_date", DateType()),
+        StructField("ingested_at", TimestampType()),
+    ]
+)
+
+
+class WorkspaceSourceOptions(BaseModel):
+    host: Optional[str] = None
+    profile: Optional[str] = None
+    users: Optional[list[str]] = None
+    users_file: Optional[str] = None
+    max_users: Optional[int] = Field(None, gt=0)
+    partitions: int = Field(4, ge=1, le=512)
+    threads_per_partition: int = Field(16, ge=1, le=256)
+    max_requests_per_second: Optional[float] = Field(20.0, gt=0)
+    max_attempts: int = Field(6, ge=1, le=20)
+    backoff_base_seconds: float = Field(0.5, ge=0)
+    include_dbfs: bool = True
+    include_workspace: bool = True
+    extra_roots: list[str] = Field(default_factory=list)
+    max_depth: Optional[int] = Field(None, ge=0)
+    snapshot_interval_seconds: float = Field(86400.0, ge=0)
+    force_snapshot_after: Optional[datetime] = None
+
+    @classmethod
+    def from_options(cls, options: dict) -> "WorkspaceSourceOptions":
+        raw = {k: v for k, v in dict(options).items() if v not in (None, "")}
+        for key in ("users", "extra_roots"):
+            if key in raw and isinstance(raw[key], str):
+                try:
+                    raw[key] = orjson.loads(raw[key])
+                except orjson.JSONDecodeError:
+                    raise ValueError(f'workspace option "{key}" must be a JSON list of strings') from None
+        try:
+            parsed = cls.model_validate(raw)
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            raise ValueError(f"invalid workspace data source options: {problems}") from None
+        if parsed.force_snapshot_after is not None and parsed.force_snapshot_after.tzinfo is None:
+            parsed = parsed.model_copy(update={"force_snapshot_after": parsed.force_snapshot_after.replace(tzinfo=timezone.utc)})
+        return parsed
+
+    def auth(self):
+        from connectors.workspace.client import WorkspaceAuth
+
+        return WorkspaceAuth(host=self.host, profile=self.profile)
+
+    def scan_config(self, partitions: int):
+        from connectors.workspace.client import ScanConfig
+
+        per_partition = None if self.max_requests_per_second is None else self.max_requests_per_second / partitions
+        return ScanConfig(
+            threads_per_partition=self.threads_per_partition,
+            max_requests_per_second=per_partition,
+            max_attempts=self.max_attempts,
+            backoff_base_seconds=self.backoff_base_seconds,
+            include_dbfs=self.include_dbfs,
+            include_workspace=self.include_workspace,
+            extra_roots=self.extra_roots,
+            max_depth=self.max_depth,
+        )
+
+
+@dataclass
+class UserShard(InputPartition):
+    index: int
+    shards: int
+    users: list  # [(username, active)]
+    scan_id: str
+    taken_at: str
+
+
+def resolve_users(settings: WorkspaceSourceOptions) -> list[tuple[str, Optional[bool]]]:
+    """Who to scan: an explicit list, a users file, or every SCIM user (deactivated included)."""
+    from connectors.workspace.users import list_users, load_users_file
+
+    if settings.users is not None:
+        refs = [(name.strip(), None) for name in settings.users if name.strip()]
+    elif settings.users_file:
+        refs = [(ref.username, ref.active) for ref in load_users_file(settings.users_file)]
+    else:
+        refs = [(ref.username, ref.active) for ref in list_users(settings.auth(), max_users=settings.max_users)]
+    if settings.max_users is not None:
+        refs = refs[: settings.max_users]
+    return refs
+
+
+def _row(obj, active: Optional[bool], partition: UserShard, taken: datetime) -> tuple:
+    from connectors.workspace.client import ObjectRow
+
+    common_tail = (partition.scan_id, taken.date(), taken)
+    if isinstance(obj, ObjectRow):
+        return (
+            RECORD_TYPE_OBJECT, obj.username, active, obj.source, obj.path, obj.object_type, obj.language,
+            obj.size, obj.size_is_exact, obj.size_estimated, obj.modified_at, obj.object_id,
+            None, None, None, None, None, None, None, None, None, *common_tail,
+        )
+    return (
+        RECORD_TYPE_STATUS, obj.username, active, obj.source, None, None, None,
+        None, None, None, None, None,
+        obj.status, obj.files, obj.bytes, obj.estimated_bytes, obj.requests, obj.retries,
+        float(obj.duration_seconds), obj.error, obj.depth_capped, *common_tail,
+    )
+
+
+def read_shard(settings: WorkspaceSourceOptions, partition: UserShard) -> Iterator[tuple]:
+    from connectors.workspace.client import UserRef, scan_users
+
+    taken = snapshot.parse_instant(partition.taken_at)
+    active = {name: flag for name, flag in partition.users}
+    refs = [UserRef(username=name, active=flag) for name, flag in partition.users]
+    for item in scan_users(refs, settings.scan_config(partition.shards), settings.auth()):
+        yield _row(item, active.get(item.username), partition, taken)
+
+
+class _WorkspaceReading:
+    def __init__(self, options: dict) -> None:
+        self.settings = WorkspaceSourceOptions.from_options(options)
+
+    def _partitions(self, offset: dict) -> list[UserShard]:
+        users = resolve_users(self.settings)
+        shards = max(1, min(self.settings.partitions, len(users)))
+        scan_id = snapshot.snapshot_id(offset)
+        # Round-robin, so one shard does not get every heavy user of an alphabet range.
+        return [
+            UserShard(index, shards, users[index::shards], scan_id, offset["taken_at"]) for index in range(shards)
+        ] if users else []
+
+    def read(self, partition: UserShard) -> Iterator[tuple]:
+        yield from read_shard(self.settings, partition)
+
+
+class WorkspaceBatchReader(_WorkspaceReading, DataSourceReader):
+    """A batch read takes one scan now."""
+
+    def __init__(self, options: dict) -> None:
+        super().__init__(options)
+        self._offset = snapshot.first_offset_now()
+
+    def partitions(self) -> list[UserShard]:
+        return self._partitions(self._offset)
+
+
+class WorkspaceStreamReader(snapshot.SnapshotStreamOffsets, _WorkspaceReading, DataSourceStreamReader):
+    def __init__(self, options: dict) -> None:
+        _WorkspaceReading.__init__(self, options)
+        self._init_offsets(self.settings.snapshot_interval_seconds, self.settings.force_snapshot_after)
+
+
+class WorkspaceDataSource(DataSource):
+    """Per-user Databricks Workspace and DBFS listings; see the module docstring."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "workspace"
+
+    def schema(self):
+        return WORKSPACE_SPARK_SCHEMA
+
+    def reader(self, schema) -> WorkspaceBatchReader:
+        return WorkspaceBatchReader(self.options)
+
+    def streamReader(self, schema) -> WorkspaceStreamReader:
+        return WorkspaceStreamReader(self.options)

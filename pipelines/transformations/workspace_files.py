@@ -1,0 +1,59 @@
+"""Workspace inventory: bronze scan rows (streaming, append-only) -> silver files and scan
+status -> gold per-user inventory. Defined only when the workspace source is configured."""
+
+from pyspark import pipelines as dp
+from pyspark.sql import functions as F
+
+from connectors.workspace.source import WorkspaceDataSource
+from expectations import engine
+from expectations.decorators import guarded
+from expectations.rules import load_rules
+from file_records import pipeline_conf
+from pipelines.logic import workspace
+
+if pipeline_conf.enabled(spark.conf.get, "workspace"):  # noqa: F821 - `spark` is provided by the pipeline runtime
+    spark.dataSource.register(WorkspaceDataSource)  # noqa: F821
+    _workspace_options = pipeline_conf.workspace_source_options(spark.conf.get)  # noqa: F821
+    _silver_rules = load_rules("silver_workspace_files")
+
+    @dp.table(
+        name="bronze_workspace_objects",
+        comment="Every workspace scan as listed: one row per file or object, one status row per user and source.",
+        partition_cols=["ingestion_date"],
+        # Earlier scans cannot be listed again: a full refresh would lose them for good.
+        table_properties={"pipelines.reset.allowed": "false"},
+    )
+    def bronze_workspace_objects():
+        return spark.readStream.format("workspace").options(**_workspace_options).load()  # noqa: F821
+
+    @dp.materialized_view(
+        name="silver_workspace_scan_status",
+        comment="One row per user, source and scan: status, files, bytes, requests, retries, error.",
+    )
+    def silver_workspace_scan_status():
+        return workspace.scan_status(spark.read.table("bronze_workspace_objects"))  # noqa: F821
+
+    @dp.materialized_view(
+        name="silver_workspace_files",
+        comment="One row per Workspace or DBFS object of the newest complete scan, guarded by "
+        "expectations/rules/silver_workspace_files.yml.",
+    )
+    @guarded("silver_workspace_files", _silver_rules)
+    def silver_workspace_files():
+        return workspace.workspace_file_candidates(spark.read.table("bronze_workspace_objects"))  # noqa: F821
+
+    @dp.materialized_view(
+        name="silver_workspace_files_quarantine",
+        comment="Objects of the newest scan that broke a drop or fail rule, with the rules they broke.",
+    )
+    def silver_workspace_files_quarantine():
+        candidates = workspace.workspace_file_candidates(spark.read.table("bronze_workspace_objects"))  # noqa: F821
+        return engine.quarantine(candidates, _silver_rules, timestamp=F.col("ingested_at"))
+
+    @dp.materialized_view(
+        name="gold_user_inventory",
+        comment="One row per user per scan: files, bytes (GiB), status, file source and errors.",
+    )
+    def gold_user_inventory():
+        bronze = spark.read.table("bronze_workspace_objects")  # noqa: F821
+        return workspace.user_inventory(workspace.scan_status(bronze), workspace.rule_input_history(bronze))
