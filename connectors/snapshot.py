@@ -1,4 +1,4 @@
-"""Offsets of the streaming `dxr` source: one offset = one complete snapshot of the tenant.
+"""Offsets of the streaming sources: one offset = one complete snapshot (DXR) or scan (workspace).
 
 The API has no cursor, so an offset is a snapshot sequence number and the time it was
 taken. A new snapshot is due when the minimum interval has passed since the previous one,
@@ -52,3 +52,39 @@ def next_offset(start: dict, now: datetime, min_interval: timedelta, force_after
     if previous is not None and taken <= previous:
         taken = previous + timedelta(seconds=1)  # strictly increasing, even on a fast re-run
     return {"seq": int(start.get("seq", 0)) + 1, "taken_at": format_instant(taken)}
+
+
+def first_offset_now() -> dict:
+    """The offset of a snapshot taken now (batch reads)."""
+    return next_offset(INITIAL_OFFSET, datetime.now(timezone.utc), timedelta(0))
+
+
+class SnapshotStreamOffsets:
+    """Offset bookkeeping for a stream reader whose micro-batch is one whole snapshot.
+
+    Mixed into a `DataSourceStreamReader` that provides `_partitions(offset)`; the reader
+    calls `_init_offsets` from its constructor.
+    """
+
+    def _init_offsets(self, interval_seconds: float, force_after: Optional[datetime]) -> None:
+        self._interval = timedelta(seconds=interval_seconds)
+        self._force_after = force_after
+        # Runtimes older than Spark 4.2 call latestOffset() without `start`; remember it here.
+        self._last_end: dict = dict(INITIAL_OFFSET)
+
+    def initialOffset(self) -> dict:
+        return dict(INITIAL_OFFSET)
+
+    def latestOffset(self, start: Optional[dict] = None, limit=None) -> dict:
+        base = start if start is not None else self._last_end
+        end = next_offset(base, datetime.now(timezone.utc), self._interval, self._force_after)
+        self._last_end = end
+        return end
+
+    def partitions(self, start: dict, end: dict) -> list:
+        if int(end.get("seq", 0)) <= int(start.get("seq", 0)):
+            return []
+        return self._partitions(end)
+
+    def commit(self, end: dict) -> None:
+        self._last_end = dict(end)

@@ -19,14 +19,14 @@ nothing of it is committed.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Iterator, Optional
 
 import orjson
 from pydantic import BaseModel, Field, ValidationError, field_validator
 from pyspark.sql.datasource import DataSource, DataSourceReader, DataSourceStreamReader, InputPartition
 
-from connectors.dxr import snapshot
+from connectors import snapshot
 from connectors.dxr.client import FetchOptions, fetch_to_spool
 from connectors.dxr.schema import DXR_SPARK_SCHEMA
 
@@ -176,35 +176,16 @@ class DxrBatchReader(_DxrReading, DataSourceReader):
 
     def __init__(self, options: dict) -> None:
         super().__init__(options)
-        self._offset = snapshot.next_offset(snapshot.INITIAL_OFFSET, datetime.now(timezone.utc), timedelta(0))
+        self._offset = snapshot.first_offset_now()
 
     def partitions(self) -> list[DxrQueryPartition]:
         return self._partitions(self._offset)
 
 
-class DxrStreamReader(_DxrReading, DataSourceStreamReader):
+class DxrStreamReader(snapshot.SnapshotStreamOffsets, _DxrReading, DataSourceStreamReader):
     def __init__(self, options: dict) -> None:
-        super().__init__(options)
-        self._interval = timedelta(seconds=self.settings.snapshot_interval_seconds)
-        # Runtimes older than Spark 4.2 call latestOffset() without `start`; remember it here.
-        self._last_end: dict = dict(snapshot.INITIAL_OFFSET)
-
-    def initialOffset(self) -> dict:
-        return dict(snapshot.INITIAL_OFFSET)
-
-    def latestOffset(self, start: Optional[dict] = None, limit=None) -> dict:
-        base = start if start is not None else self._last_end
-        end = snapshot.next_offset(base, datetime.now(timezone.utc), self._interval, self.settings.force_snapshot_after)
-        self._last_end = end
-        return end
-
-    def partitions(self, start: dict, end: dict) -> list[DxrQueryPartition]:
-        if int(end.get("seq", 0)) <= int(start.get("seq", 0)):
-            return []
-        return self._partitions(end)
-
-    def commit(self, end: dict) -> None:
-        self._last_end = dict(end)
+        _DxrReading.__init__(self, options)
+        self._init_offsets(self.settings.snapshot_interval_seconds, self.settings.force_snapshot_after)
 
 
 class DxrDataSource(DataSource):
