@@ -49,12 +49,33 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("--format", choices=("table", "csv", "json"), default="table")
     query.add_argument("--limit", type=int, default=None, help="at most this many rows (table format defaults to 1000)")
 
+    # `export` and `remediate` parse their own flags (policies/export.py, policies/remediate.py);
+    # these entries are for the command list in --help.
+    commands.add_parser("export", help="write a table (gold_policy_flags, gold_user_inventory, ...) to CSV or JSON")
+
+    users = commands.add_parser("users", help="export the workspace's users (SCIM) to a CSV")
+    users.add_argument("--out", required=True, help="output CSV path")
+    users.add_argument("--max-users", type=int, default=None)
+    users.add_argument("--plain", action="store_true", help="one user name per line, no header (the predecessor's format)")
+
+    commands.add_parser("remediate", help="archive the files of an export safely (dry-run unless --apply)")
+
     emulate = commands.add_parser("emulate", help="serve the Data X-Ray API emulator on 127.0.0.1", add_help=False)
     emulate.add_argument("emulator_args", nargs=argparse.REMAINDER)
     return parser
 
 
+def _export_options(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
+    own = argparse.ArgumentParser(add_help=False)
+    own.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR)
+    own.add_argument("--all-scans", action="store_true")
+    return own.parse_known_args(argv)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in ("export", "remediate"):
+        return _run_passthrough(argv[0], argv[1:])
     args = build_parser().parse_args(argv)
     try:
         if args.command == "run":
@@ -65,6 +86,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             from file_records.commands.query import query_command
 
             return query_command(args, console)
+        if args.command == "users":
+            from file_records.commands.users import users_command
+
+            return users_command(args, console)
         if args.command == "emulate":
             from connectors.emulator.dxr_server import main as emulate_main
 
@@ -79,6 +104,28 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         console.print("interrupted")
         return 130
     return 2
+
+
+def _run_passthrough(command: str, rest: list[str]) -> int:
+    try:
+        if command == "export":
+            from file_records.commands.export import export_command
+
+            if any(flag in rest for flag in ("-h", "--help")):
+                from policies.export import build_parser as export_parser
+
+                export_parser().print_help()
+                print("  --state-dir DIR       local state (default ./.file-records)\n"
+                      "  --all-scans           gold_user_inventory: every scan, not only the latest")
+                return 0
+            own, rest = _export_options(rest)
+            return export_command(rest, own.state_dir, own.all_scans, console)
+        from policies.remediate import main as remediate_main
+
+        return remediate_main(rest)
+    except UsageError as exc:
+        console.print(f"[bold red]error:[/] {exc}")
+        return 2
 
 
 def _describe_validation(exc: ValidationError) -> str:
