@@ -51,8 +51,15 @@ WORKSPACE_KEYS: dict[str, str] = {
     "file_records.workspace.force_snapshot_after": "",
 }
 
-ALL_KEYS: dict[str, str] = {**DXR_KEYS, **WORKSPACE_KEYS}
-_KEYS_BY_SOURCE = {"dxr": DXR_KEYS, "workspace": WORKSPACE_KEYS}
+POLICY_KEYS: dict[str, str] = {
+    "file_records.policies.enabled": "true",
+    "file_records.policies.catalogue": "",  # a catalogue YAML path; empty: the packaged policies/catalogue.yml
+    "file_records.policies.holds_table": "",  # a table the records team edits (Databricks)
+    "file_records.policies.holds_file": "",  # or a CSV file (local runs); neither: no hold list
+}
+
+ALL_KEYS: dict[str, str] = {**DXR_KEYS, **WORKSPACE_KEYS, **POLICY_KEYS}
+_KEYS_BY_SOURCE = {"dxr": DXR_KEYS, "workspace": WORKSPACE_KEYS, "policies": POLICY_KEYS}
 
 ConfGetter = Callable[[str, Optional[str]], Optional[str]]
 
@@ -95,6 +102,10 @@ def workspace_source_options(conf_get: ConfGetter) -> dict[str, str]:
     return source_options(conf_get, "workspace")
 
 
+def policy_options(conf_get: ConfGetter) -> dict[str, str]:
+    return source_options(conf_get, "policies")
+
+
 def dxr_conf_from_settings(settings, force_snapshot_after: str = "") -> dict[str, str]:
     """The pipeline configuration for DXR, from typed settings (local runner)."""
     conf = {
@@ -133,6 +144,14 @@ def workspace_conf_from_settings(settings, force_snapshot_after: str = "") -> di
         "file_records.workspace.max_depth": "" if settings.max_depth is None else str(settings.max_depth),
         "file_records.workspace.snapshot_interval_seconds": str(int(settings.snapshot_interval.total_seconds())),
         "file_records.workspace.force_snapshot_after": force_snapshot_after,
+    }
+
+
+def policy_conf_from_settings(settings) -> dict[str, str]:
+    return {
+        "file_records.policies.enabled": "true",
+        "file_records.policies.catalogue": str(settings.catalogue or ""),
+        "file_records.policies.holds_file": str(settings.holds_file.resolve() if settings.holds_file else ""),
     }
 
 

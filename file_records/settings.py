@@ -176,6 +176,22 @@ class WorkspaceSettings(BaseSettings):
         return self.host is not None or self.profile is not None
 
 
+class PolicySettings(BaseSettings):
+    """Which policy catalogue and legal-hold list the pipeline evaluates (FILE_RECORDS_POLICIES_*)."""
+
+    model_config = _common_config("FILE_RECORDS_POLICIES_")
+
+    catalogue: Optional[Path] = Field(None, description="A catalogue YAML; default: policies/catalogue.yml")
+    holds_file: Optional[Path] = Field(None, description="The legal-hold list CSV the records team edits")
+
+    @field_validator("catalogue", "holds_file")
+    @classmethod
+    def _exists(cls, value: Optional[Path]) -> Optional[Path]:
+        if value is not None and not value.is_file():
+            raise ValueError(f"{str(value)!r} is not a readable file")
+        return value
+
+
 class LocalSparkSettings(BaseSettings):
     """How the local runner starts OSS Spark."""
 

@@ -14,7 +14,7 @@ from file_records import pipeline_conf
 from file_records.errors import UsageError
 
 SOURCES = ("dxr", "workspace")
-from file_records.settings import DxrSettings, LocalSparkSettings, WorkspaceSettings
+from file_records.settings import DxrSettings, LocalSparkSettings, PolicySettings, WorkspaceSettings
 
 
 def load_dxr_settings(**overrides) -> DxrSettings:
@@ -99,6 +99,16 @@ def run_command(args: argparse.Namespace, console: Console) -> int:
                 conf["file_records.dxr.backoff_seconds"] = "0.2"
         if "workspace" in sources:
             conf.update(pipeline_conf.workspace_conf_from_settings(workspace, force_snapshot_after=force_after))
+        policy_overrides = {}
+        if args.demo:
+            from file_records.local.demo import DEMO_HOLDS_FILE
+
+            policy_overrides["holds_file"] = DEMO_HOLDS_FILE
+        try:
+            policy_settings = PolicySettings(**policy_overrides)
+        except ValidationError as exc:
+            raise UsageError(f"invalid policy settings: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}") from None
+        conf.update(pipeline_conf.policy_conf_from_settings(policy_settings))
         state.claim(args.state_dir.resolve(), origin)
 
         console.print(f"Running the pipeline for [bold]{', '.join(sources)}[/] in {args.state_dir} …")

@@ -3,13 +3,17 @@ whole pipeline runs on a laptop with no account anywhere."""
 
 from __future__ import annotations
 
+import importlib
 import os
+from pathlib import Path
 import secrets
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Iterator
 
 DEMO_MARKER = "demo"
+# The example hold list shipped with the policies: the demo shows legal holds suppressing actions.
+DEMO_HOLDS_FILE = Path(importlib.import_module("policies").__file__).resolve().parent / "legal_holds.csv"
 # Two queries that split the demo tenant, so the demo also shows parallel partitions.
 DEMO_DXR_QUERIES = ["size < 1000000", "size >= 1000000"]
 

@@ -200,8 +200,15 @@ def _register(spark, paths, conf):
     spec = _build_spec(paths, conf)
     graph_id = create_dataflow_graph(spark, default_catalog=None, default_database=DATABASE, sql_conf=dict(conf))
     registry = _graph_registry_class()(spark, graph_id)
-    with contextlib.redirect_stdout(io.StringIO()):  # pyspark prints "Loading definitions…" lines
-        register_definitions(SPEC_PATH, registry, spec, spark, graph_id)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):  # pyspark prints "Loading definitions…" lines
+            register_definitions(SPEC_PATH, registry, spec, spark, graph_id)
+    except Exception as exc:  # noqa: BLE001 - a definition file or its configuration is wrong
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise PipelineRunError(
+            f"the pipeline definitions in {PIPELINE_DIR / 'transformations'} could not be loaded: "
+            f"{type(exc).__name__}: {message}"
+        ) from exc
     return spec, graph_id, registry.reads
 
 

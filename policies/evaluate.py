@@ -1,0 +1,481 @@
+"""Evaluate the policy catalogue over ``silver_all_files``: ``gold_policy_flags`` and ``gold_policy_summary``.
+
+Both functions are lazy DataFrame-in/DataFrame-out (no actions), so the decorated pipeline tables can
+call them directly.
+
+The evaluation view
+-------------------
+Policy predicates and reasons are Spark SQL over the unified columns (:data:`policies.unified.UNIFIED_SCHEMA`)
+plus these helper columns:
+
+=======================  ===============  =========================================================
+``as_of``                DATE             the run date (``detected_on``); ages are measured to it,
+                                          so a rerun of an old snapshot gives the same flags
+``last_activity_at``     TIMESTAMP        ``coalesce(last_modified_at, created_at)``
+``days_since_modified``  INT              ``datediff(as_of, last_activity_at)``
+``labels_lc``            ARRAY<STRING>    labels, trimmed and lower-cased
+``is_duplicate_copy``    BOOLEAN          content hash is in ``gold_duplicate_files``, the file is not
+                                          the keeper, and the keeper is still among the files (so
+                                          "every copy but the keeper" never catches every copy)
+``duplicate_copies``     INT              copies of that content (null if not duplicated)
+``duplicate_keeper_path`` STRING          where the keeper is
+``hold_ids``             ARRAY<STRING>    hold-list rows matching the file (empty when none)
+``hold_reasons``         ARRAY<STRING>    "<hold_id> (<match_type> <value>): <reason>" per match
+``owner_status``         STRING           'active' | 'inactive' | 'not_a_user'; null when no users
+                                          table was given or the owner cannot be matched (DXR owners
+                                          match by e-mail, case-insensitively; a DXR owner with only a
+                                          display name is null, not "orphaned")
+=======================  ===============  =========================================================
+
+Precedence: a file caught by a ``hold`` policy (``legal_hold``) or, failing that, a ``keep`` policy
+(``keep_forever``) keeps all its rows, but the rows of destructive policies (action ``archive`` /
+``delete``) carry ``suppressed_by`` = that policy's name.
+
+A policy whose ``requires`` input is not supplied (``duplicates_df``/``users_df``/``holds_df`` is None)
+catches nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Iterable, Optional, Sequence, Union
+
+from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from policies.model import (
+    DESTRUCTIVE_ACTIONS,
+    HOLD_MATCH_TYPES,
+    SUPPRESSING_ACTIONS,
+    Catalogue,
+    Policy,
+    PolicyConfigError,
+)
+from policies.unified import UNIFIED_SCHEMA
+
+__all__ = [
+    "FLAG_COLUMNS",
+    "FLAG_SCHEMA",
+    "HOLDS_SCHEMA",
+    "SUMMARY_COLUMNS",
+    "VIEW_HELPER_SCHEMA",
+    "check_sql",
+    "evaluation_view",
+    "policy_flags",
+    "policy_summary",
+    "read_holds",
+]
+
+log = logging.getLogger(__name__)
+
+FLAG_SCHEMA = T.StructType(
+    [
+        T.StructField("source_system", T.StringType()),
+        T.StructField("file_id", T.StringType()),
+        T.StructField("path", T.StringType()),
+        T.StructField("owner", T.StringType()),
+        T.StructField("size", T.LongType()),
+        T.StructField("policy", T.StringType()),
+        T.StructField("action", T.StringType()),
+        T.StructField("severity", T.StringType()),
+        T.StructField("reason", T.StringType()),
+        T.StructField("suppressed_by", T.StringType()),
+        T.StructField("detected_on", T.DateType()),
+    ]
+)
+FLAG_COLUMNS: tuple[str, ...] = tuple(f.name for f in FLAG_SCHEMA.fields)
+
+SUMMARY_COLUMNS: tuple[str, ...] = (
+    "policy", "action", "severity", "detected_on", "files", "bytes", "owners", "suppressed_files",
+    "previous_detected_on", "files_change", "bytes_change",
+)
+
+VIEW_HELPER_SCHEMA = T.StructType(
+    [
+        T.StructField("as_of", T.DateType()),
+        T.StructField("last_activity_at", T.TimestampType()),
+        T.StructField("days_since_modified", T.IntegerType()),
+        T.StructField("labels_lc", T.ArrayType(T.StringType())),
+        T.StructField("is_duplicate_copy", T.BooleanType()),
+        T.StructField("duplicate_copies", T.IntegerType()),
+        T.StructField("duplicate_keeper_path", T.StringType()),
+        T.StructField("hold_ids", T.ArrayType(T.StringType())),
+        T.StructField("hold_reasons", T.ArrayType(T.StringType())),
+        T.StructField("owner_status", T.StringType()),
+    ]
+)
+
+HOLDS_SCHEMA = "hold_id STRING, match_type STRING, value STRING, reason STRING, added_by STRING, added_on DATE"
+
+_KEYS = ("source_system", "file_id")
+
+
+def _empty_str_array() -> Column:
+    return F.array().cast("array<string>")
+
+
+def read_holds(spark: SparkSession, path: Union[str, Path]) -> DataFrame:
+    """The hold list CSV as a lazy DataFrame (validate it with :func:`policies.model.load_holds`)."""
+    return (
+        spark.read.schema(HOLDS_SCHEMA)
+        .option("header", "true")
+        .option("mode", "FAILFAST")
+        .option("encoding", "UTF-8")
+        .csv(str(path))
+    )
+
+
+def _policies(policies: Union[Catalogue, Iterable[Policy]]) -> list[Policy]:
+    items = list(policies.policies if isinstance(policies, Catalogue) else policies)
+    return [p for p in items if p.enabled]
+
+
+def _source(policies: Union[Catalogue, Iterable[Policy]]) -> Optional[str]:
+    return policies.source if isinstance(policies, Catalogue) else None
+
+
+# --------------------------------------------------------------------------- view helpers
+
+
+def _duplicates(files: DataFrame, duplicates_df: Optional[DataFrame]) -> DataFrame:
+    def no_dup(df: DataFrame) -> DataFrame:
+        return df.select(
+            "*",
+            F.lit(False).alias("is_duplicate_copy"),
+            F.lit(None).cast("int").alias("duplicate_copies"),
+            F.lit(None).cast("string").alias("duplicate_keeper_path"),
+        )
+
+    if duplicates_df is None:
+        return no_dup(files)
+    dup = duplicates_df.select(
+        F.lower(F.col("content_sha256")).alias("_dsha"),
+        F.col("keeper_file_id").cast("string").alias("_keeper_id"),
+        F.col("keeper_path").cast("string").alias("_keeper_path"),
+        F.col("copies").cast("int").alias("_copies"),
+    ).where(F.col("_dsha").isNotNull())
+    # Files without a hash (workspace, discovery-only DXR rows) skip the join: no null-key skew.
+    hashed = files.where(F.col("content_sha256").isNotNull())
+    joined = hashed.join(dup, hashed["content_sha256"] == dup["_dsha"], "left")
+    # The keeper must still be among the files of this hash, else nothing in the group is a "copy".
+    keeper_present = F.max((F.col("file_id") == F.col("_keeper_id")).cast("int")).over(
+        Window.partitionBy("content_sha256")
+    )
+    is_copy = (
+        F.col("_dsha").isNotNull()
+        & F.col("_keeper_id").isNotNull()
+        & (F.col("file_id") != F.col("_keeper_id"))
+        & (keeper_present == 1)
+    )
+    with_dup = joined.select(
+        "*",
+        F.coalesce(is_copy, F.lit(False)).alias("is_duplicate_copy"),
+        F.col("_copies").alias("duplicate_copies"),
+        F.col("_keeper_path").alias("duplicate_keeper_path"),
+    ).drop("_dsha", "_keeper_id", "_keeper_path", "_copies")
+    return with_dup.unionByName(no_dup(files.where(F.col("content_sha256").isNull())))
+
+
+def _norm_path(c: Column) -> Column:
+    return F.lower(F.regexp_replace(c, r"^/+", ""))
+
+
+def _hold_matches(files: DataFrame, holds_df: DataFrame) -> DataFrame:
+    """(source_system, file_id, hold_ids, hold_reasons) for files matching the hold list."""
+    holds = holds_df.select(
+        F.trim(F.col("hold_id")).alias("_hold_id"),
+        F.lower(F.trim(F.col("match_type"))).alias("_match_type"),
+        F.trim(F.col("value")).alias("_value"),
+        F.col("reason").cast("string").alias("_reason"),
+    ).where(
+        F.col("_hold_id").isNotNull()
+        & (F.col("_hold_id") != "")
+        & F.col("_value").isNotNull()
+        & (F.col("_value") != "")
+        & F.col("_match_type").isin(*HOLD_MATCH_TYPES)
+    )
+    holds = holds.withColumn(
+        "_desc",
+        F.concat(
+            F.col("_hold_id"), F.lit(" ("), F.col("_match_type"), F.lit(" "), F.col("_value"), F.lit(")"),
+            F.when(F.trim(F.col("_reason")) != "", F.concat(F.lit(": "), F.trim(F.col("_reason")))).otherwise(F.lit("")),
+        ),
+    )
+    f = files.select(*_KEYS, F.col("path"), F.col("content_sha256"), _norm_path(F.col("path")).alias("_np"))
+
+    by_id = f.join(
+        F.broadcast(holds.where(F.col("_match_type") == "file_id")), f["file_id"] == F.col("_value"), "inner"
+    )
+    by_hash = f.join(
+        F.broadcast(holds.where(F.col("_match_type") == "content_sha256")),
+        f["content_sha256"] == F.lower(F.col("_value")),
+        "inner",
+    )
+    # Path rules: component-boundary prefix; glob '*' / '?' translated to LIKE with '\' escapes.
+    value = _norm_path(F.col("_value"))
+    glob = value
+    for old, new in (("\\", "\\\\"), ("%", "\\%"), ("_", "\\_"), ("*", "%"), ("?", "_")):
+        glob = F.replace(glob, F.lit(old), F.lit(new))
+    path_holds = holds.where(F.col("_match_type").isin("path_prefix", "path_glob")).select(
+        "*", F.regexp_replace(value, r"/+$", "").alias("_prefix"), glob.alias("_glob")
+    )
+    path_cond = (
+        (F.col("_match_type") == "path_prefix")
+        & (
+            (F.col("_prefix") == "")
+            | (F.col("_np") == F.col("_prefix"))
+            | F.startswith(F.col("_np"), F.concat(F.col("_prefix"), F.lit("/")))
+        )
+    ) | ((F.col("_match_type") == "path_glob") & F.like(F.col("_np"), F.col("_glob")))
+    by_path = f.where(F.col("path").isNotNull()).join(F.broadcast(path_holds), path_cond, "inner")
+
+    cols = [*_KEYS, "_hold_id", "_desc"]
+    matches = by_id.select(*cols).unionByName(by_hash.select(*cols)).unionByName(by_path.select(*cols))
+    return matches.groupBy(*_KEYS).agg(
+        F.array_sort(F.collect_set("_hold_id")).alias("hold_ids"),
+        F.array_sort(F.collect_set("_desc")).alias("hold_reasons"),
+    )
+
+
+def _holds(files: DataFrame, holds_df: Optional[DataFrame], match_on: Optional[DataFrame] = None) -> DataFrame:
+    """Add hold_ids / hold_reasons; matching runs on ``match_on`` (the plain files, default ``files``)."""
+    if holds_df is None:
+        return files.select("*", _empty_str_array().alias("hold_ids"), _empty_str_array().alias("hold_reasons"))
+    m = _hold_matches(match_on if match_on is not None else files, holds_df).withColumnsRenamed({"source_system": "_h_ss", "file_id": "_h_id"})
+    joined = files.join(
+        m, (files["source_system"] == m["_h_ss"]) & (files["file_id"] == m["_h_id"]), "left"
+    )
+    return joined.withColumns(
+        {
+            "hold_ids": F.coalesce(F.col("hold_ids"), _empty_str_array()),
+            "hold_reasons": F.coalesce(F.col("hold_reasons"), _empty_str_array()),
+        }
+    ).drop("_h_ss", "_h_id")
+
+
+def _users(files: DataFrame, users_df: Optional[DataFrame]) -> DataFrame:
+    if users_df is None:
+        return files.select("*", F.lit(None).cast("string").alias("owner_status"))
+    users = (
+        users_df.select(
+            F.lower(F.trim(F.col("username"))).alias("_ukey"),
+            F.coalesce(F.col("active").cast("boolean"), F.lit(False)).alias("_uactive"),
+        )
+        .where(F.col("_ukey").isNotNull() & (F.col("_ukey") != ""))
+        .groupBy("_ukey")
+        .agg(F.bool_or("_uactive").alias("_uactive"))
+    )
+    owner = F.lower(F.trim(F.col("owner")))
+    owner_key = F.when(
+        (F.col("source_system") != "dxr") | owner.contains("@"), F.when(owner != "", owner)
+    )
+    f = files.select("*", owner_key.alias("_okey"))
+    joined = f.join(users, f["_okey"] == users["_ukey"], "left")
+    status = (
+        F.when(F.col("_okey").isNull(), F.lit(None).cast("string"))
+        .when(F.col("_ukey").isNull(), F.lit("not_a_user"))
+        .when(F.col("_uactive"), F.lit("active"))
+        .otherwise(F.lit("inactive"))
+    )
+    return joined.select("*", status.alias("owner_status")).drop("_okey", "_ukey", "_uactive")
+
+
+def evaluation_view(
+    files_df: DataFrame,
+    duplicates_df: Optional[DataFrame] = None,
+    users_df: Optional[DataFrame] = None,
+    holds_df: Optional[DataFrame] = None,
+    *,
+    detected_on_col: str = "ingestion_date",
+) -> DataFrame:
+    """The unified files plus the helper columns the predicates may use (lazy; never inspects the
+    schema, so it also works on not-yet-materialised pipeline datasets)."""
+    base = files_df.withColumn("as_of", F.to_date(F.col(detected_on_col)))
+    activity = F.coalesce(F.col("last_modified_at"), F.col("created_at"))
+    base = base.select(
+        "*",
+        activity.alias("last_activity_at"),
+        F.datediff(F.col("as_of"), activity).alias("days_since_modified"),
+        F.transform(F.coalesce(F.col("labels"), _empty_str_array()), lambda l: F.lower(F.trim(l))).alias("labels_lc"),
+    )
+    view = _duplicates(base, duplicates_df)
+    view = _holds(view, holds_df, match_on=base)
+    view = _users(view, users_df)
+    return view
+
+
+# --------------------------------------------------------------------------- flags
+
+
+def _expr(sql: str, policy: Policy, field: str, source: Optional[str]) -> Column:
+    try:
+        return F.expr(sql)
+    except Exception as exc:  # ParseException on classic Spark; Connect parses lazily
+        raise PolicyConfigError(f"invalid SQL: {_first_line(exc)}", file=source, policy=policy.name,
+                                field=field) from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _available(policy: Policy, inputs: dict[str, bool]) -> bool:
+    missing = [r for r in policy.requires if not inputs[r]]
+    if missing:
+        log.info("policy %s skipped: no %s input", policy.name, ", ".join(missing))
+        return False
+    return True
+
+
+def policy_flags(
+    files_df: DataFrame,
+    policies: Union[Catalogue, Iterable[Policy]],
+    duplicates_df: Optional[DataFrame] = None,
+    users_df: Optional[DataFrame] = None,
+    holds_df: Optional[DataFrame] = None,
+    detected_on_col: str = "ingestion_date",
+) -> DataFrame:
+    """One row per (file, policy caught), columns :data:`FLAG_COLUMNS` (lazy, a single pass over the view).
+
+    ``files_df`` is ``silver_all_files`` (:func:`policies.unified.unified_files`).
+    """
+    source = _source(policies)
+    active = _policies(policies)
+    inputs = {"duplicates": duplicates_df is not None, "users": users_df is not None, "holds": holds_df is not None}
+    active = [p for p in active if _available(p, inputs)]
+    view = evaluation_view(files_df, duplicates_df, users_df, holds_df, detected_on_col=detected_on_col)
+
+    if not active:
+        return view.where(F.lit(False)).select(
+            *[F.lit(None).cast(f.dataType).alias(f.name) for f in FLAG_SCHEMA.fields]
+        )
+
+    preds = {p.name: _expr(p.predicate_sql, p, "predicate", source) for p in active}
+    reasons = {p.name: _expr(p.reason_sql, p, "reason", source) for p in active}
+
+    suppressor: Column = F.lit(None).cast("string")
+    ranked = [p for a in SUPPRESSING_ACTIONS for p in active if p.action == a]
+    if ranked:
+        suppressor = F.coalesce(*[F.when(preds[p.name], F.lit(p.name)) for p in ranked], F.lit(None).cast("string"))
+
+    caught = []
+    for p in active:
+        suppressed = F.col("_suppressor") if p.action in DESTRUCTIVE_ACTIONS else F.lit(None).cast("string")
+        caught.append(
+            F.when(
+                preds[p.name],
+                F.struct(
+                    F.lit(p.name).alias("policy"),
+                    F.lit(p.action).alias("action"),
+                    F.lit(p.severity).alias("severity"),
+                    F.coalesce(reasons[p.name].cast("string"), F.lit(f"caught by policy {p.name}")).alias("reason"),
+                    suppressed.alias("suppressed_by"),
+                ),
+            )
+        )
+    try:
+        staged = view.select("*", suppressor.alias("_suppressor"))
+        exploded = staged.select(
+            *[F.col(c) for c in ("source_system", "file_id", "path", "owner", "size", "as_of")],
+            F.explode(F.filter(F.array(*caught), lambda x: x.isNotNull())).alias("_f"),
+        )
+    except Exception as exc:  # classic Spark analyses here: find the policy at fault
+        _blame(view, active, source, exc)
+        raise
+    return exploded.select(
+        F.col("source_system").cast("string"),
+        F.col("file_id").cast("string"),
+        F.col("path").cast("string"),
+        F.col("owner").cast("string"),
+        F.col("size").cast("bigint"),
+        F.col("_f.policy").alias("policy"),
+        F.col("_f.action").alias("action"),
+        F.col("_f.severity").alias("severity"),
+        F.col("_f.reason").alias("reason"),
+        F.col("_f.suppressed_by").alias("suppressed_by"),
+        F.col("as_of").alias("detected_on"),
+    )
+
+
+def _blame(view: DataFrame, active: Sequence[Policy], source: Optional[str], exc: Exception) -> None:
+    for p in active:
+        for field, sql in (("predicate", p.predicate_sql), ("reason", p.reason_sql)):
+            try:
+                view.select(F.expr(sql))
+            except Exception as inner:
+                raise PolicyConfigError(f"invalid SQL: {_first_line(inner)}", file=source, policy=p.name,
+                                        field=field) from exc
+
+
+def check_sql(policies: Union[Catalogue, Iterable[Policy]], spark: SparkSession) -> None:
+    """Analyse every predicate and reason against an empty evaluation view (no job runs).
+
+    Raises :class:`PolicyConfigError` naming the file, policy and field for SQL that does not parse,
+    references unknown columns, or whose predicate is not boolean. Call it at pipeline start.
+    """
+    source = _source(policies)
+    fields = list(UNIFIED_SCHEMA.fields) + list(VIEW_HELPER_SCHEMA.fields)
+    empty = spark.range(0).select(*[F.lit(None).cast(f.dataType).alias(f.name) for f in fields])
+    for p in _policies(policies):
+        for field, sql in (("predicate", p.predicate_sql), ("reason", p.reason_sql)):
+            try:
+                schema = empty.select(F.expr(sql).alias("x")).schema
+            except Exception as exc:
+                raise PolicyConfigError(f"invalid SQL: {_first_line(exc)}", file=source, policy=p.name,
+                                        field=field) from None
+            dtype = schema.fields[0].dataType
+            if field == "predicate" and not isinstance(dtype, (T.BooleanType, T.NullType)):
+                raise PolicyConfigError(f"must be a boolean expression, got {dtype.simpleString()}", file=source,
+                                        policy=p.name, field=field)
+
+
+# --------------------------------------------------------------------------- summary
+
+
+def policy_summary(flags_df: DataFrame) -> DataFrame:
+    """Per policy and ``detected_on``: files, bytes, owners, suppressed files and change since the
+    previous run of the same policy (null on its first run).
+
+    Runs are the distinct ``detected_on`` dates present in ``flags_df``; from a policy's first
+    appearance on, a run where it caught nothing shows ``files = 0`` (so the drop is visible) rather
+    than being skipped. Keep flags across runs (e.g. partitioned by ``detected_on``) for the change
+    columns to mean anything.
+    """
+    per_run = flags_df.groupBy("policy", "detected_on").agg(
+        F.count_distinct(F.col("source_system"), F.col("file_id")).alias("files"),
+        F.sum(F.coalesce(F.col("size"), F.lit(0)).cast("bigint")).alias("bytes"),
+        F.count_distinct(F.lower(F.col("owner"))).alias("owners"),
+        F.count_distinct(
+            F.when(F.col("suppressed_by").isNotNull(), F.col("source_system")),
+            F.when(F.col("suppressed_by").isNotNull(), F.col("file_id")),
+        ).alias("suppressed_files"),
+    )
+    per_policy = flags_df.groupBy("policy").agg(
+        F.min("detected_on").alias("_first"),
+        F.max_by("action", "detected_on").alias("action"),
+        F.max_by("severity", "detected_on").alias("severity"),
+    )
+    runs = flags_df.select(F.col("detected_on").alias("_run")).distinct()
+    grid = per_policy.join(runs, runs["_run"] >= per_policy["_first"], "inner").select(
+        "policy", "action", "severity", F.col("_run").alias("detected_on")
+    )
+    summary = grid.join(per_run, ["policy", "detected_on"], "left").select(
+        "policy",
+        "action",
+        "severity",
+        "detected_on",
+        F.coalesce(F.col("files"), F.lit(0)).cast("bigint").alias("files"),
+        F.coalesce(F.col("bytes"), F.lit(0)).cast("bigint").alias("bytes"),
+        F.coalesce(F.col("owners"), F.lit(0)).cast("bigint").alias("owners"),
+        F.coalesce(F.col("suppressed_files"), F.lit(0)).cast("bigint").alias("suppressed_files"),
+    )
+    w = Window.partitionBy("policy").orderBy("detected_on")
+    return summary.select(
+        "*",
+        F.lag("detected_on").over(w).alias("previous_detected_on"),
+        (F.col("files") - F.lag("files").over(w)).alias("files_change"),
+        (F.col("bytes") - F.lag("bytes").over(w)).alias("bytes_change"),
+    ).select(*SUMMARY_COLUMNS)
