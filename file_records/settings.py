@@ -52,6 +52,18 @@ def _strict_bool(value: Any) -> Any:
 StrictBool = Annotated[bool, BeforeValidator(_strict_bool)]
 
 
+def _http_url(value: Optional[str], setting: str, strip_suffix: str = "") -> Optional[str]:
+    """A service origin: trimmed, without a trailing slash (or suffix); http(s) only."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip().rstrip("/")
+    if strip_suffix and value.endswith(strip_suffix):
+        value = value[: -len(strip_suffix)]
+    if not re.match(r"^https?://[^/\s]+", value):
+        raise ValueError(f"{setting} {value!r} must start with https:// (or http:// for a local emulator)")
+    return value
+
+
 def _common_config(prefix: str) -> SettingsConfigDict:
     return SettingsConfigDict(
         env_prefix=prefix,
@@ -85,14 +97,7 @@ class DxrSettings(BaseSettings):
     @field_validator("base_url")
     @classmethod
     def _normalise_base_url(cls, value: Optional[str]) -> Optional[str]:
-        if value is None or not value.strip():
-            return None
-        value = value.strip().rstrip("/")
-        if value.endswith("/api"):
-            value = value[: -len("/api")]
-        if not re.match(r"^https?://[^/\s]+", value):
-            raise ValueError(f"DXR_BASE_URL {value!r} must start with https:// (or http:// for a local emulator)")
-        return value
+        return _http_url(value, "DXR_BASE_URL", strip_suffix="/api")
 
     @field_validator("ca_bundle")
     @classmethod
@@ -157,12 +162,7 @@ class WorkspaceSettings(BaseSettings):
     @field_validator("host")
     @classmethod
     def _host(cls, value: Optional[str]) -> Optional[str]:
-        if value is None or not value.strip():
-            return None
-        value = value.strip().rstrip("/")
-        if not re.match(r"^https?://[^/\s]+", value):
-            raise ValueError(f"DATABRICKS_HOST {value!r} must start with https:// (or http:// for a local emulator)")
-        return value
+        return _http_url(value, "DATABRICKS_HOST")
 
     @field_validator("users_file")
     @classmethod

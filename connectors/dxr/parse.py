@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
+from connectors.coerce import to_int
 from connectors.dxr.schema import (
     COLUMN_NAMES,
     DXR_JSON_SCHEMA,
@@ -150,18 +151,6 @@ def _text(value: Any) -> Optional[str]:
     return None
 
 
-def _integer(value: Any) -> Optional[int]:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
-    return None
-
-
 def _timestamp(value: Any) -> Optional[datetime]:
     if not isinstance(value, str):
         return None
@@ -208,7 +197,7 @@ def record_to_row(record: dict) -> dict:
         "file_id": _text(record.get("fileId")),
         "file_name": _text(record.get("fileName")),
         "path": _text(record.get("path")),
-        "size": _integer(record.get("size")),
+        "size": to_int(record.get("size")),
         "mime_type": _text(record.get("mimeType")),
         "created_at": _timestamp(record.get("createdAt")),
         "last_modified_at": _timestamp(record.get("lastModifiedAt")),

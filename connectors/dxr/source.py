@@ -23,10 +23,11 @@ from datetime import datetime, timezone
 from typing import Iterator, Optional
 
 import orjson
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, field_validator
 from pyspark.sql.datasource import DataSource, DataSourceReader, DataSourceStreamReader, InputPartition
 
 from connectors import snapshot
+from connectors.options import parse_options
 from connectors.dxr.client import FetchOptions, fetch_to_spool
 from connectors.dxr.schema import DXR_SPARK_SCHEMA
 
@@ -77,21 +78,10 @@ class DxrSourceOptions(BaseModel):
 
     @classmethod
     def from_options(cls, options: dict) -> "DxrSourceOptions":
-        raw = {k: v for k, v in dict(options).items() if v not in (None, "")}
-        if "queries" in raw:
-            try:
-                raw["queries"] = orjson.loads(raw["queries"])
-            except orjson.JSONDecodeError:
-                raise ValueError(
-                    'dxr option "queries" must be a JSON list of strings, e.g. ["fileName:\\"*.pdf\\""]'
-                ) from None
-        elif "query" in raw:
-            raw["queries"] = [raw.pop("query")]
-        try:
-            return cls.model_validate(raw)
-        except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-            raise ValueError(f"invalid dxr data source options: {problems}") from None
+        raw = dict(options)
+        if not raw.get("queries") and raw.get("query"):
+            raw["queries"] = orjson.dumps([raw.pop("query")]).decode()
+        return parse_options(cls, raw, "dxr", json_lists=("queries",))
 
     def fetch_options(self, query: str, token: str) -> FetchOptions:
         verify = self.ca_bundle if (self.verify_ssl and self.ca_bundle) else self.verify_ssl

@@ -63,6 +63,7 @@ import requests
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from requests.adapters import HTTPAdapter
 
+from connectors.coerce import to_int
 from connectors.workspace.ratelimit import RateLimiter, shared_limiter
 
 log = logging.getLogger(__name__)
@@ -749,16 +750,7 @@ def _version() -> str:
         return "0.0.0"
 
 
-def _int_or_none(value: Any) -> Optional[int]:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
-    return None
+_int_or_none = to_int
 
 
 def _ms_to_datetime(value: Any) -> Optional[datetime]:

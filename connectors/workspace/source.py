@@ -24,8 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Iterator, Optional
 
-import orjson
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, field_validator
 from pyspark.sql.datasource import DataSource, DataSourceReader, DataSourceStreamReader, InputPartition
 from pyspark.sql.types import (
     BooleanType,
@@ -39,6 +38,7 @@ from pyspark.sql.types import (
 )
 
 from connectors import snapshot
+from connectors.options import parse_options
 
 RECORD_TYPE_OBJECT = "object"
 RECORD_TYPE_STATUS = "status"
@@ -93,21 +93,12 @@ class WorkspaceSourceOptions(BaseModel):
 
     @classmethod
     def from_options(cls, options: dict) -> "WorkspaceSourceOptions":
-        raw = {k: v for k, v in dict(options).items() if v not in (None, "")}
-        for key in ("users", "extra_roots"):
-            if key in raw and isinstance(raw[key], str):
-                try:
-                    raw[key] = orjson.loads(raw[key])
-                except orjson.JSONDecodeError:
-                    raise ValueError(f'workspace option "{key}" must be a JSON list of strings') from None
-        try:
-            parsed = cls.model_validate(raw)
-        except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-            raise ValueError(f"invalid workspace data source options: {problems}") from None
-        if parsed.force_snapshot_after is not None and parsed.force_snapshot_after.tzinfo is None:
-            parsed = parsed.model_copy(update={"force_snapshot_after": parsed.force_snapshot_after.replace(tzinfo=timezone.utc)})
-        return parsed
+        return parse_options(cls, options, "workspace", json_lists=("users", "extra_roots"))
+
+    @field_validator("force_snapshot_after")
+    @classmethod
+    def _utc(cls, value: Optional[datetime]) -> Optional[datetime]:
+        return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None else value
 
     def auth(self):
         from connectors.workspace.client import WorkspaceAuth

@@ -5,19 +5,15 @@ only deployment does not need a Data X-Ray tenant.
 """
 
 from pyspark import pipelines as dp
-from pyspark.sql import functions as F
 
 from connectors.dxr.source import DxrDataSource
-from expectations import engine
-from expectations.decorators import guarded
-from expectations.rules import load_rules
 from file_records import pipeline_conf
+from pipelines.guarded import define_guarded_silver
 from pipelines.logic import dxr
 
 if pipeline_conf.enabled(spark.conf.get, "dxr"):  # noqa: F821 - `spark` is provided by the pipeline runtime
     spark.dataSource.register(DxrDataSource)  # noqa: F821
     _dxr_options = pipeline_conf.dxr_source_options(spark.conf.get)  # noqa: F821
-    _silver_rules = load_rules("silver_file_records")
 
     @dp.table(
         name="bronze_dxr_files",
@@ -29,22 +25,12 @@ if pipeline_conf.enabled(spark.conf.get, "dxr"):  # noqa: F821 - `spark` is prov
     def bronze_dxr_files():
         return spark.readStream.format("dxr").options(**_dxr_options).load()  # noqa: F821
 
-    @dp.materialized_view(
-        name="silver_file_records",
-        comment="One row per file in the newest complete Data X-Ray snapshot, typed, deduplicated on file_id, "
-        "guarded by the rules in expectations/rules/silver_file_records.yml.",
+    define_guarded_silver(
+        "silver_file_records",
+        lambda: dxr.file_record_candidates(spark.read.table("bronze_dxr_files")),  # noqa: F821
+        comment="One row per file in the newest complete Data X-Ray snapshot, typed, deduplicated on file_id.",
+        silver_columns=dxr.SILVER_COLUMNS,
     )
-    @guarded("silver_file_records", _silver_rules)
-    def silver_file_records():
-        return dxr.silver_file_records(spark.read.table("bronze_dxr_files"))  # noqa: F821
-
-    @dp.materialized_view(
-        name="silver_file_records_quarantine",
-        comment="Rows of the newest snapshot that broke a drop or fail rule, with the rules they broke.",
-    )
-    def silver_file_records_quarantine():
-        candidates = dxr.file_record_candidates(spark.read.table("bronze_dxr_files"))  # noqa: F821
-        return engine.quarantine(candidates, _silver_rules, timestamp=F.col("ingested_at"))
 
     @dp.materialized_view(
         name="gold_duplicate_files",

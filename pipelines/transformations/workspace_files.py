@@ -2,19 +2,15 @@
 status -> gold per-user inventory. Defined only when the workspace source is configured."""
 
 from pyspark import pipelines as dp
-from pyspark.sql import functions as F
 
 from connectors.workspace.source import WorkspaceDataSource
-from expectations import engine
-from expectations.decorators import guarded
-from expectations.rules import load_rules
 from file_records import pipeline_conf
+from pipelines.guarded import define_guarded_silver
 from pipelines.logic import workspace
 
 if pipeline_conf.enabled(spark.conf.get, "workspace"):  # noqa: F821 - `spark` is provided by the pipeline runtime
     spark.dataSource.register(WorkspaceDataSource)  # noqa: F821
     _workspace_options = pipeline_conf.workspace_source_options(spark.conf.get)  # noqa: F821
-    _silver_rules = load_rules("silver_workspace_files")
 
     @dp.table(
         name="bronze_workspace_objects",
@@ -33,22 +29,11 @@ if pipeline_conf.enabled(spark.conf.get, "workspace"):  # noqa: F821 - `spark` i
     def silver_workspace_scan_status():
         return workspace.scan_status(spark.read.table("bronze_workspace_objects"))  # noqa: F821
 
-    @dp.materialized_view(
-        name="silver_workspace_files",
-        comment="One row per Workspace or DBFS object of the newest complete scan, guarded by "
-        "expectations/rules/silver_workspace_files.yml.",
+    define_guarded_silver(
+        "silver_workspace_files",
+        lambda: workspace.workspace_file_candidates(spark.read.table("bronze_workspace_objects")),  # noqa: F821
+        comment="One row per Workspace or DBFS object of the newest complete scan.",
     )
-    @guarded("silver_workspace_files", _silver_rules)
-    def silver_workspace_files():
-        return workspace.workspace_file_candidates(spark.read.table("bronze_workspace_objects"))  # noqa: F821
-
-    @dp.materialized_view(
-        name="silver_workspace_files_quarantine",
-        comment="Objects of the newest scan that broke a drop or fail rule, with the rules they broke.",
-    )
-    def silver_workspace_files_quarantine():
-        candidates = workspace.workspace_file_candidates(spark.read.table("bronze_workspace_objects"))  # noqa: F821
-        return engine.quarantine(candidates, _silver_rules, timestamp=F.col("ingested_at"))
 
     @dp.materialized_view(
         name="gold_user_inventory",

@@ -1,0 +1,42 @@
+"""One definition of "a silver table guarded by its rules, plus its quarantine twin".
+
+`silver_<x>` keeps the rows that pass (natively enforced expectations on Databricks, the same
+rules emulated on OSS); `silver_<x>_quarantine` holds the rows that broke a drop or fail rule,
+with the names of the rules they broke. Both read the same candidate rows, so nothing is lost
+between them.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Optional, Sequence
+
+from pyspark import pipelines as dp
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from expectations import engine
+from expectations.decorators import guarded
+from expectations.rules import load_rules
+
+
+def define_guarded_silver(
+    name: str,
+    candidates: Callable[[], DataFrame],
+    comment: str,
+    silver_columns: Optional[Sequence[str]] = None,
+) -> None:
+    """Register `name` and `name + "_quarantine"` as materialized views in the pipeline."""
+    rules = load_rules(name)
+
+    @dp.materialized_view(name=name, comment=f"{comment} Guarded by expectations/rules/{name}.yml.")
+    @guarded(name, rules)
+    def silver():
+        rows = candidates()
+        return rows.select(*silver_columns) if silver_columns else rows
+
+    @dp.materialized_view(
+        name=f"{name}_quarantine",
+        comment=f"Rows for {name} that broke a drop or fail rule, with the rules they broke; never silently lost.",
+    )
+    def quarantine():
+        return engine.quarantine(candidates(), rules, timestamp=F.col("ingested_at"))
