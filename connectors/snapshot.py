@@ -38,7 +38,9 @@ def snapshot_due(
     last = parse_instant(start.get("taken_at", ""))
     if last is None:
         return True
-    if force_after is not None and last < force_after:
+    # taken_at has whole seconds: compare the flag at the same precision, or a snapshot taken in
+    # the flag's own second would look older than the flag and be forced again.
+    if force_after is not None and last < force_after.replace(microsecond=0):
         return True
     return now - last >= min_interval
 

@@ -53,6 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
     # these entries are for the command list in --help.
     commands.add_parser("export", help="write a table (gold_policy_flags, gold_user_inventory, ...) to CSV or JSON")
 
+    report = commands.add_parser("report", help="write the self-contained HTML data-quality and inventory report")
+    report.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR)
+    report.add_argument("--out", type=Path, default=None, help="HTML file to write (default: STATE_DIR/report.html)")
+
     users = commands.add_parser("users", help="export the workspace's users (SCIM) to a CSV")
     users.add_argument("--out", required=True, help="output CSV path")
     users.add_argument("--max-users", type=int, default=None)
@@ -86,6 +90,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             from file_records.commands.query import query_command
 
             return query_command(args, console)
+        if args.command == "report":
+            from file_records.commands.report import report_command
+
+            return report_command(args, console)
         if args.command == "users":
             from file_records.commands.users import users_command
 

@@ -82,7 +82,15 @@ class SpooledResponse:
 
 
 class _CappedRetry(Retry):
-    """urllib3 Retry that never sleeps longer than MAX_RETRY_AFTER_SECONDS on a Retry-After."""
+    """urllib3 Retry that also reads fractional Retry-After seconds ("0.5") and never sleeps
+    longer than MAX_RETRY_AFTER_SECONDS."""
+
+    def parse_retry_after(self, retry_after: str) -> float:  # type: ignore[override]
+        try:
+            seconds = float(retry_after.strip())
+        except ValueError:
+            return super().parse_retry_after(retry_after)  # an HTTP date
+        return max(0.0, seconds)
 
     def get_retry_after(self, response):  # type: ignore[override]
         value = super().get_retry_after(response)
@@ -248,13 +256,25 @@ def fetch_to_spool(
 
 def _stream_once(session: requests.Session, url: str, options: FetchOptions, spool) -> Optional[tuple[int, int, bool]]:
     """Stream one response into `spool`; (records, bytes, capped). Raises on a broken body."""
-    response = session.get(
-        url,
-        params={"q": options.query},
-        stream=True,
-        timeout=(options.connect_timeout, options.http_timeout),
-        verify=options.verify,
-    )
+    try:
+        response = session.get(
+            url,
+            params={"q": options.query},
+            stream=True,
+            timeout=(options.connect_timeout, options.http_timeout),
+            verify=options.verify,
+        )
+    except requests.exceptions.SSLError as exc:
+        raise DxrUnavailableError(
+            f"TLS to {options.base_url} failed ({type(exc).__name__}): check the certificate, set DXR_CA_BUNDLE "
+            "to your CA file, or (for a test tenant only) DXR_VERIFY_SSL=false"
+        ) from None
+    except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+        # urllib3 has already retried the connection; the server cannot be reached at all.
+        raise DxrUnavailableError(
+            f"could not connect to Data X-Ray at {options.base_url} after {options.max_attempts} attempts "
+            f"({type(exc).__name__}): check DXR_BASE_URL and the network"
+        ) from None
     with response:
         _raise_for_status(response, options)
         records = 0

@@ -89,6 +89,10 @@ def _parse_fast(chunk: bytes, lines: list[bytes], context: SnapshotContext) -> O
     def typed(name: str) -> pa.DataType:
         return schema.field(name).type
 
+    try:
+        raw_json = pa.array(lines, type=pa.string())
+    except pa.ArrowInvalid:
+        return None  # not valid UTF-8 somewhere: the slow path keeps such lines with a parse error
     datasource = col("datasource")
     annotators = col("annotators")
     annotator_names = pa.ListArray.from_arrays(
@@ -119,7 +123,7 @@ def _parse_fast(chunk: bytes, lines: list[bytes], context: SnapshotContext) -> O
         "owner": col("owner").view(typed("owner")),
         "created_by": col("createdBy").view(typed("created_by")),
         "modified_by": col("modifiedBy").view(typed("modified_by")),
-        "raw_json": pa.array(lines, type=pa.string()),
+        "raw_json": raw_json,
         "parse_error": pa.nulls(n, pa.string()),
     }
     columns.update(_context_columns(context, n))

@@ -51,6 +51,24 @@ def _selected_sources(requested, dxr: DxrSettings, workspace: WorkspaceSettings)
     return configured
 
 
+def _write_demo_report(state_dir, console: Console) -> None:
+    """The demo also writes the HTML report. In a fresh process: this one's local Spark has served
+    the pipeline and a second session type must not share its JVM."""
+    import subprocess
+    import sys
+
+    out = state_dir.resolve() / "report.html"
+    done = subprocess.run(
+        [sys.executable, "-m", "file_records", "report", "--state-dir", str(state_dir), "--out", str(out)],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode == 0:
+        console.print(f"[bold]Report:[/] {out}")
+    else:
+        console.print(f"[yellow]the report could not be written:[/] {done.stderr.strip()[-500:]}")
+
+
 def run_command(args: argparse.Namespace, console: Console) -> int:
     from file_records import state
     from file_records.local.runner import PipelineRunError, run_pipeline
@@ -134,6 +152,8 @@ def run_command(args: argparse.Namespace, console: Console) -> int:
     if args.dry_run:
         console.print(f"[green]The pipeline graph is valid[/] ({result.seconds:.0f} s).")
         return 0
+    if args.demo:
+        _write_demo_report(args.state_dir, console)
     table = Table(title=f"Tables in {args.state_dir} after {result.seconds:.0f} s")
     table.add_column("table")
     table.add_column("rows", justify="right")

@@ -1,0 +1,65 @@
+"""`file-records report`: one self-contained HTML page over the local tables (freshness, data-quality
+rules over time, the worst rules with example rows, the gold tables' headline numbers)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Optional
+
+from rich.console import Console
+
+from file_records.errors import UsageError
+
+DEFAULT_REPORT_NAME = "report.html"
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """A reader never sees half a page; the file gets the usual permissions (umask)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def write_report(state_dir: Path, out_path: Optional[Path] = None) -> Path:
+    """Read the tables in ``state_dir`` and write the HTML report to ``out_path`` (default
+    ``<state_dir>/report.html``); returns the absolute path written.
+
+    Opens (and stops) its own classic local Spark session under the state-directory lock, so
+    call it after any other session on the state directory has been stopped (for `run`: after
+    `run_pipeline` has returned). Raises UsageError when there is no pipeline state.
+    """
+    from file_records.local.runner import state_lock
+    from file_records.local.spark import StatePaths, classic_session
+    from file_records.report.data import collect_report_data
+    from file_records.report.render import render_report
+    from file_records.settings import LocalSparkSettings
+
+    paths = StatePaths(Path(state_dir).resolve())
+    if not paths.exists():
+        raise UsageError(f"no pipeline state in {state_dir}: run `file-records run` (or `run --demo`) first")
+    out = Path(out_path) if out_path is not None else paths.root / DEFAULT_REPORT_NAME
+    out = out.expanduser().resolve()
+    with state_lock(paths):
+        spark = classic_session(paths, LocalSparkSettings(spark_master="local[1]"))
+        try:
+            data = collect_report_data(spark)
+        finally:
+            spark.stop()
+    data["state_dir"] = str(paths.root)
+    _write_atomically(out, render_report(data))
+    return out
+
+
+def report_command(args: argparse.Namespace, console: Console) -> int:
+    out = getattr(args, "out", None)
+    with console.status("reading the tables…"):
+        path = write_report(args.state_dir, Path(out) if out is not None else None)
+    console.print(f"Report written to [bold]{path}[/]", soft_wrap=True)
+    return 0

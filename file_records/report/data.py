@@ -1,0 +1,445 @@
+"""What the report shows, read from the tables as plain Python data (no Spark types).
+
+Every section tolerates a missing table (a source that is not configured, policies not enabled
+yet): its part of the data is then empty or None and the page says so. Queries are aggregations
+and small LIMITs, so the report stays quick on a large inventory.
+
+Shape of the result (all values JSON-friendly: str, int, float, bool, None, lists, dicts)::
+
+    {
+      "generated_at": "2025-01-02T03:04:05Z",
+      "tables": {"silver_file_records": 496, ...},          # row counts of the tables present
+      "freshness": [{"source", "table", "label", "latest_id", "taken_at", "ingestion_date",
+                     "rows", "items", "runs", "silver_table", "silver_rows"}, ...],
+      "headline": {"silver_files": 496, "silver_bytes": ..., "quarantined_files": ..., ...},
+      "rules": [{"dataset", "rule", "action", "description",
+                 "series": [{"date", "passed", "failed", "failure_rate"}, ...],
+                 "latest": {...} | None, "quarantined": int | None}, ...],
+      "worst_rules": [{"dataset", "rule", "action", "description", "failed", "total",
+                       "failure_rate", "date", "quarantined", "kept": bool,
+                       "examples": [{"key", "failed_rules", "path", "excerpt"}, ...]}, ...],
+      "duplicates": {"top": [{"keeper_path", "copies", "total_bytes", "reclaimable_bytes"}, ...]},
+      "users": {"scan_id", "scan_time", "by_status": {"success": n, ...}, "with_errors": [...]},
+      "policies": {"summary": [{"policy", "action", "severity", "detected_on", "files", "bytes",
+                                "files_change"}, ...]} | None,
+    }
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from typing import Any, Callable, Iterable, Optional
+
+import orjson
+
+DATABASE = "default"
+
+# Which silver dataset each source feeds, the key column of its rows and the column used as excerpt.
+# "excerpt": the column shown as excerpt when the row has it, else the "fields" summarised as JSON.
+DATASETS = {
+    "silver_file_records": {
+        "source": "dxr", "key": "file_id", "excerpt": "raw_json",
+        "fields": ("file_name", "size", "created_at", "last_modified_at", "content_sha256", "datasource_name"),
+    },
+    "silver_workspace_files": {
+        "source": "workspace", "key": "object_id", "excerpt": None,
+        "fields": ("username", "source", "object_type", "size", "size_is_exact", "size_estimated", "modified_at"),
+    },
+}
+_DEFAULT_SPEC = {"key": "file_id", "excerpt": None, "fields": ("size", "path")}
+
+WORST_RULES = 6
+EXAMPLES_PER_RULE = 3
+EXCERPT_CHARS = 220
+MAX_DATES = 60
+
+# --- secrets never reach the page -----------------------------------------------------------
+
+_SECRET_KEY = r"(?:[a-z0-9_-]*(?:token|secret|password|passwd|api[_-]?key|apikey|authorization|credentials?|cookie))"
+_SECRET_PATTERNS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"(?i)\b(bearer|basic)\s+[a-z0-9._~+/=-]{8,}"), r"\1 [redacted]"),
+    # "token": "abc" / token=abc / 'api_key': 'abc'
+    (re.compile(r'(?i)(["\']?' + _SECRET_KEY + r'["\']?\s*[:=]\s*)("[^"]*"|\'[^\']*\'|[^\s,;&}\]"\']+)'), r"\1[redacted]"),
+    (re.compile(r"\bdapi[0-9a-f]{16,}(?:-\d+)?\b"), "[redacted]"),  # Databricks personal access tokens
+    (re.compile(r"(?i)([?&](?:token|access_token|sig|signature|key|code)=)[^&\s\"']+"), r"\1[redacted]"),
+]
+_SECRET_ENV = ("DXR_BEARER_TOKEN", "DATABRICKS_TOKEN", "DATABRICKS_CLIENT_SECRET")
+
+
+def redact(text: Any) -> Any:
+    """`text` with anything that looks like a credential replaced by ``[redacted]``.
+
+    Catches key/value pairs named like a secret, bearer/basic credentials, Databricks tokens,
+    signed-URL parameters, and the literal values of the token environment variables.
+    Non-strings are returned unchanged.
+    """
+    if not isinstance(text, str):
+        return text
+    for name in _SECRET_ENV:
+        secret = os.environ.get(name, "")
+        if len(secret) >= 8 and secret in text:
+            text = text.replace(secret, "[redacted]")
+    for pattern, replacement in _SECRET_PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+# --- plain values ----------------------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "asDict"):
+        return {k: _plain(v) for k, v in value.asDict(recursive=False).items()}
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, datetime):
+        # pyspark returns timestamps as naive datetimes in the Python process's local time zone.
+        try:
+            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        except (OverflowError, OSError, ValueError):
+            value = value.replace(tzinfo=None)
+        return value.isoformat(timespec="seconds") + "Z"
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _rows(spark, sql: str) -> list[dict]:
+    return [{k: _plain(v) for k, v in row.asDict(recursive=False).items()} for row in spark.sql(sql).collect()]
+
+
+def _one(spark, sql: str) -> dict:
+    rows = _rows(spark, sql)
+    return rows[0] if rows else {}
+
+
+def _t(name: str) -> str:
+    return f"`{DATABASE}`.`{name}`"
+
+
+def _present_tables(spark) -> set[str]:
+    try:
+        return {row.tableName for row in spark.sql(f"SHOW TABLES IN `{DATABASE}`").collect() if not row.isTemporary}
+    except Exception:  # noqa: BLE001 - no database yet: nothing to report
+        return set()
+
+
+def _safe(default: Any, build: Callable[[], Any]) -> Any:
+    """A section that cannot be read (a table of an older layout, a half-written state) is left
+    out rather than failing the whole report."""
+    try:
+        return build()
+    except Exception as exc:
+        from pyspark.errors import PySparkException
+
+        if isinstance(exc, PySparkException):
+            return default
+        raise
+
+
+# --- sections --------------------------------------------------------------------------------
+
+
+def _table_counts(spark, tables: Iterable[str]) -> dict[str, int]:
+    names = sorted(tables)
+    if not names:
+        return {}
+    union = " UNION ALL ".join(f"SELECT '{name}' AS name, count(*) AS n FROM {_t(name)}" for name in names)
+    together = _safe(None, lambda: _rows(spark, union))  # one job instead of one per table
+    if together is not None:
+        found = {row["name"]: int(row["n"]) for row in together}
+        return {name: found[name] for name in names if name in found}
+    counts = {}
+    for name in names:
+        count = _safe(None, lambda name=name: spark.read.table(f"{DATABASE}.{name}").count())
+        if count is not None:
+            counts[name] = int(count)
+    return counts
+
+
+def _freshness(spark, tables: set[str], counts: dict[str, int]) -> list[dict]:
+    sources = []
+    if "bronze_dxr_files" in tables:
+        latest = _safe({}, lambda: _one(spark, f"""
+            SELECT snapshot_id AS latest_id, max(ingested_at) AS taken_at, max(ingestion_date) AS ingestion_date,
+                   count(*) AS rows, count_if(record_type = 'file') AS items
+            FROM {_t('bronze_dxr_files')} GROUP BY snapshot_id ORDER BY snapshot_id DESC LIMIT 1"""))
+        runs = _safe({}, lambda: _one(spark, f"SELECT count(DISTINCT snapshot_id) AS runs FROM {_t('bronze_dxr_files')}"))
+        sources.append({
+            "source": "dxr", "label": "Data X-Ray", "table": "bronze_dxr_files", "unit": "snapshot",
+            **{k: None for k in ("latest_id", "taken_at", "ingestion_date", "rows", "items")}, **latest,
+            "runs": runs.get("runs", 0),
+            "silver_table": "silver_file_records", "silver_rows": counts.get("silver_file_records"),
+        })
+    if "bronze_workspace_objects" in tables:
+        latest = _safe({}, lambda: _one(spark, f"""
+            SELECT scan_id AS latest_id, max(ingested_at) AS taken_at, max(ingestion_date) AS ingestion_date,
+                   count(*) AS rows, count_if(record_type = 'object') AS items,
+                   count(DISTINCT CASE WHEN record_type = 'status' THEN username END) AS users
+            FROM {_t('bronze_workspace_objects')} GROUP BY scan_id ORDER BY scan_id DESC LIMIT 1"""))
+        runs = _safe({}, lambda: _one(spark, f"SELECT count(DISTINCT scan_id) AS runs FROM {_t('bronze_workspace_objects')}"))
+        sources.append({
+            "source": "workspace", "label": "Databricks workspace", "table": "bronze_workspace_objects", "unit": "scan",
+            **{k: None for k in ("latest_id", "taken_at", "ingestion_date", "rows", "items")}, **latest,
+            "runs": runs.get("runs", 0),
+            "silver_table": "silver_workspace_files", "silver_rows": counts.get("silver_workspace_files"),
+        })
+    return sources
+
+
+def _headline(spark, tables: set[str], counts: dict[str, int]) -> dict[str, Any]:
+    h: dict[str, Any] = {}
+    if "silver_file_records" in tables:
+        row = _safe({}, lambda: _one(spark, f"SELECT count(*) AS n, sum(size) AS bytes FROM {_t('silver_file_records')}"))
+        h["silver_files"] = row.get("n")
+        h["silver_bytes"] = row.get("bytes") or 0 if row else None
+    if "silver_file_records_quarantine" in tables:
+        h["quarantined_files"] = counts.get("silver_file_records_quarantine")
+    if "gold_duplicate_files" in tables:
+        row = _safe({}, lambda: _one(spark, f"""
+            SELECT count(*) AS groups, sum(copies) AS copies, sum(total_bytes) AS total_bytes,
+                   sum(reclaimable_bytes) AS reclaimable FROM {_t('gold_duplicate_files')}"""))
+        h["duplicate_groups"] = row.get("groups")
+        h["duplicate_copies"] = row.get("copies") or 0 if row else None
+        h["reclaimable_bytes"] = row.get("reclaimable") or 0 if row else None
+    if "silver_workspace_files" in tables:
+        row = _safe({}, lambda: _one(spark, f"SELECT count(*) AS n, sum(size) AS bytes FROM {_t('silver_workspace_files')}"))
+        h["workspace_files"] = row.get("n")
+        h["workspace_bytes"] = row.get("bytes") or 0 if row else None
+    if "silver_workspace_files_quarantine" in tables:
+        h["workspace_quarantined"] = counts.get("silver_workspace_files_quarantine")
+    if "gold_user_inventory" in tables:
+        row = _safe({}, lambda: _one(spark, f"""
+            WITH latest AS (SELECT * FROM {_t('gold_user_inventory')}
+                            WHERE scan_id = (SELECT max(scan_id) FROM {_t('gold_user_inventory')}))
+            SELECT count(DISTINCT username) AS users,
+                   count(DISTINCT CASE WHEN status = 'error' THEN username END) AS users_with_errors,
+                   count(DISTINCT CASE WHEN status = 'partial' THEN username END) AS users_partial
+            FROM latest"""))
+        h["users"] = row.get("users")
+        h["users_with_errors"] = row.get("users_with_errors")
+        h["users_partial"] = row.get("users_partial")
+    if "gold_policy_flags" in tables:
+        row = _safe({}, lambda: _one(spark, f"""
+            SELECT count(*) AS flags, count(DISTINCT source_system, file_id) AS files, count(DISTINCT policy) AS policies
+            FROM {_t('gold_policy_flags')}"""))
+        h["policy_flags"] = row.get("flags")
+        h["policy_flagged_files"] = row.get("files")
+        h["policies_triggered"] = row.get("policies")
+    return h
+
+
+def _load_rules() -> dict[str, list]:
+    try:
+        from expectations.rules import load_all
+
+        return load_all()
+    except Exception:  # noqa: BLE001
+        return {}
+
+
+def _rules(spark, tables: set[str]) -> list[dict]:
+    if "gold_expectation_metrics" not in tables:
+        return []
+    rows = _safe([], lambda: _rows(spark, f"""
+        SELECT dataset, rule, action, ingestion_date, passed, failed, failure_rate
+        FROM {_t('gold_expectation_metrics')} ORDER BY dataset, rule, ingestion_date"""))
+    rules_by_file = _load_rules()
+    order = {(d, r.name): i for d, rules in rules_by_file.items() for i, r in enumerate(rules)}
+    described = {(d, r.name): r.description for d, rules in rules_by_file.items() for r in rules}
+    grouped: dict[tuple[str, str], dict] = {}
+    for row in rows:
+        key = (row["dataset"], row["rule"])
+        entry = grouped.setdefault(key, {
+            "dataset": row["dataset"], "rule": row["rule"], "action": row["action"],
+            "description": described.get(key), "series": [],
+        })
+        entry["action"] = row["action"]  # the newest date's action wins
+        entry["series"].append({
+            "date": row["ingestion_date"], "passed": int(row["passed"] or 0), "failed": int(row["failed"] or 0),
+            "failure_rate": float(row["failure_rate"] or 0.0),
+        })
+    result = []
+    for key, entry in grouped.items():
+        entry["series"] = entry["series"][-MAX_DATES:]
+        entry["latest"] = entry["series"][-1] if entry["series"] else None
+        entry["quarantined"] = None
+        result.append(entry)
+    result.sort(key=lambda e: (e["dataset"], order.get((e["dataset"], e["rule"]), 10_000), e["rule"]))
+    return result
+
+
+def _quarantine_counts(spark, tables: set[str]) -> dict[tuple[str, str], int]:
+    counts: dict[tuple[str, str], int] = {}
+    for dataset in DATASETS:
+        table = f"{dataset}_quarantine"
+        if table not in tables:
+            continue
+        rows = _safe([], lambda table=table: _rows(spark, f"""
+            SELECT rule, count(*) AS n FROM (SELECT explode(failed_rules) AS rule FROM {_t(table)}) GROUP BY rule"""))
+        for row in rows:
+            counts[(dataset, row["rule"])] = int(row["n"])
+    return counts
+
+
+def _excerpt(row: dict, spec: dict) -> Optional[str]:
+    column = spec.get("excerpt")
+    if column and row.get(column):
+        text = str(row[column])
+    else:
+        fields = {k: row.get(k) for k in spec.get("fields", ()) if k in row}  # a missing value shows as null
+        if not any(v is not None for v in fields.values()) and row.get("parse_error"):
+            fields = {"parse_error": row["parse_error"]}
+        text = orjson.dumps(fields, default=str).decode() if fields else ""
+    text = redact(" ".join(text.split()))
+    if len(text) > EXCERPT_CHARS:
+        text = text[: EXCERPT_CHARS - 1] + "…"
+    return text or None
+
+
+def _example(row: dict, spec: dict, failed_rules: list[str]) -> dict:
+    key = row.get(spec["key"])
+    return {
+        "key": redact(str(key)) if key is not None else None,
+        "failed_rules": [str(r) for r in failed_rules],
+        "path": redact(row.get("path")),
+        "excerpt": _excerpt(row, spec),
+    }
+
+
+def _examples(spark, tables: set[str], entry: dict, rule_objects: dict[tuple[str, str], Any]) -> tuple[list[dict], bool]:
+    """Up to EXAMPLES_PER_RULE rows that broke the rule, and whether such rows are kept in silver.
+
+    drop / fail rules: rows of the quarantine table listing the rule, those that broke the fewest
+    rules first (the most telling). warn rules: rows are kept, so they are found by evaluating the
+    rule's constraint on the silver table, then on the quarantine (rows that a drop rule removed too).
+    """
+    dataset, rule = entry["dataset"], entry["rule"]
+    spec = DATASETS.get(dataset, _DEFAULT_SPEC)
+    quarantine = f"{dataset}_quarantine"
+    if entry["action"] != "warn":
+        if quarantine not in tables:
+            return [], False
+        literal = "'" + rule.replace("\\", "\\\\").replace("'", "\\'") + "'"
+        rows = _safe([], lambda: _rows(spark, f"""
+            SELECT * FROM {_t(quarantine)} WHERE array_contains(failed_rules, {literal})
+            ORDER BY size(failed_rules), {spec['key']} NULLS LAST, path NULLS LAST LIMIT {EXAMPLES_PER_RULE}"""))
+        return [_example(r, spec, r.get("failed_rules") or []) for r in rows], False
+    rule_object = rule_objects.get((dataset, rule))
+    if rule_object is None:
+        return [], True
+    from pyspark.sql import functions as F
+
+    def failing_rows(table: str, limit: int) -> list[dict]:
+        frame = spark.read.table(f"{DATABASE}.{table}")
+        failing = frame.where(~F.coalesce(F.expr(rule_object.constraint), F.lit(False)))
+        ordered = failing.orderBy(F.col(spec["key"]).asc_nulls_last(), F.col("path").asc_nulls_last())
+        return [{k: _plain(v) for k, v in r.asDict(recursive=False).items()} for r in ordered.limit(limit).collect()]
+
+    examples: list[dict] = []
+    for table in (dataset, quarantine):
+        if table in tables and len(examples) < EXAMPLES_PER_RULE:
+            for row in _safe([], lambda table=table: failing_rows(table, EXAMPLES_PER_RULE - len(examples))):
+                examples.append(_example(row, spec, [*(row.get("failed_rules") or []), rule]))
+    return examples, True
+
+
+def _worst_rules(spark, tables: set[str], rules: list[dict]) -> list[dict]:
+    rule_objects = {(d, r.name): r for d, rs in _load_rules().items() for r in rs}
+    failing = [e for e in rules if e["latest"] and e["latest"]["failed"] > 0]
+    # Worst = highest failure rate in the latest run, then most rows: a small table's broken rule
+    # is not hidden behind a big table's slightly broken one.
+    failing.sort(key=lambda e: (-e["latest"]["failure_rate"], -e["latest"]["failed"], e["dataset"], e["rule"]))
+    worst = []
+    for entry in failing[:WORST_RULES]:
+        latest = entry["latest"]
+        examples, kept = _examples(spark, tables, entry, rule_objects)
+        worst.append({
+            "dataset": entry["dataset"], "rule": entry["rule"], "action": entry["action"],
+            "description": entry["description"], "date": latest["date"], "failed": latest["failed"],
+            "total": latest["passed"] + latest["failed"], "failure_rate": latest["failure_rate"],
+            "quarantined": entry["quarantined"], "kept": kept, "examples": examples,
+        })
+    return worst
+
+
+def _duplicates(spark, tables: set[str]) -> Optional[dict]:
+    if "gold_duplicate_files" not in tables:
+        return None
+    top = _safe([], lambda: _rows(spark, f"""
+        SELECT keeper_path, copies, total_bytes, reclaimable_bytes FROM {_t('gold_duplicate_files')}
+        ORDER BY reclaimable_bytes DESC NULLS LAST, content_sha256 LIMIT 5"""))
+    for row in top:
+        row["keeper_path"] = redact(row.get("keeper_path"))
+    return {"top": top}
+
+
+def _users(spark, tables: set[str]) -> Optional[dict]:
+    if "gold_user_inventory" not in tables:
+        return None
+    latest = f"(SELECT max(scan_id) FROM {_t('gold_user_inventory')})"
+    by_status = _safe([], lambda: _rows(spark, f"""
+        SELECT status, count(*) AS n, max(scan_id) AS scan_id, max(scan_time) AS scan_time
+        FROM {_t('gold_user_inventory')} WHERE scan_id = {latest} GROUP BY status ORDER BY status"""))
+    errors = _safe([], lambda: _rows(spark, f"""
+        SELECT username, status, error FROM {_t('gold_user_inventory')}
+        WHERE scan_id = {latest} AND status IN ('error', 'partial') ORDER BY status, username LIMIT 10"""))
+    for row in errors:
+        row["username"] = redact(row.get("username"))
+        error = redact(row.get("error"))
+        row["error"] = error[:EXCERPT_CHARS] if isinstance(error, str) else error
+    return {
+        "scan_id": by_status[0]["scan_id"] if by_status else None,
+        "scan_time": max((r["scan_time"] for r in by_status if r.get("scan_time")), default=None),
+        "by_status": {r["status"]: int(r["n"]) for r in by_status},
+        "with_errors": errors,
+    }
+
+
+def _policies(spark, tables: set[str]) -> Optional[dict]:
+    if "gold_policy_summary" not in tables and "gold_policy_flags" not in tables:
+        return None
+    summary = []
+    if "gold_policy_summary" in tables:
+        summary = _safe([], lambda: _rows(spark, f"""
+            SELECT policy, action, severity, detected_on, files, bytes, files_change
+            FROM (SELECT *, row_number() OVER (PARTITION BY policy ORDER BY detected_on DESC) AS _n
+                  FROM {_t('gold_policy_summary')}) WHERE _n = 1
+            ORDER BY files DESC, policy"""))
+    elif "gold_policy_flags" in tables:
+        summary = _safe([], lambda: _rows(spark, f"""
+            SELECT policy, max(action) AS action, max(severity) AS severity, max(detected_on) AS detected_on,
+                   count(DISTINCT source_system, file_id) AS files, sum(coalesce(size, 0)) AS bytes,
+                   CAST(NULL AS BIGINT) AS files_change
+            FROM {_t('gold_policy_flags')} GROUP BY policy ORDER BY files DESC, policy"""))
+    return {"summary": summary}
+
+
+def collect_report_data(spark, now: Optional[datetime] = None) -> dict:
+    """Everything the report shows, as plain Python data (see the module docstring)."""
+    generated = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    tables = _present_tables(spark)
+    counts = _table_counts(spark, tables)
+    rules = _rules(spark, tables)
+    quarantined = _quarantine_counts(spark, tables)
+    for entry in rules:
+        if entry["action"] != "warn" and f"{entry['dataset']}_quarantine" in tables:
+            entry["quarantined"] = quarantined.get((entry["dataset"], entry["rule"]), 0)
+    return {
+        "generated_at": generated.replace(microsecond=0, tzinfo=None).isoformat() + "Z",
+        "tables": counts,
+        "freshness": _freshness(spark, tables, counts),
+        "headline": _headline(spark, tables, counts),
+        "rules": rules,
+        "worst_rules": _worst_rules(spark, tables, rules),
+        "duplicates": _duplicates(spark, tables),
+        "users": _users(spark, tables),
+        "policies": _policies(spark, tables),
+    }
