@@ -559,8 +559,9 @@ def orchestrate(args) -> int:
     print("\nPeak memory = summed RSS of the Spark driver JVM and its Python workers (plus the driver Python "
           "process for the naive approach), sampled every 50 ms during the timed phase.")
 
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({
+    results = Path(args.results)
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text(json.dumps({
         "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
         "spark_driver_memory": args.driver_memory,
@@ -570,7 +571,7 @@ def orchestrate(args) -> int:
         "results": rows,
         "targets": targets,
     }, indent=2, default=str))
-    print(f"Figures written to {RESULTS.relative_to(REPO)}")
+    print(f"Figures written to {os.path.relpath(results, REPO)}")
     return 0
 
 
@@ -580,6 +581,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--quick", action="store_true", help="20,000 and 100,000 records")
     parser.add_argument("--driver-memory", default="2g", help="spark.driver.memory for both approaches")
     parser.add_argument("--skip", action="append", default=[], choices=["connector", "naive"])
+    parser.add_argument("--results", default=str(RESULTS), help="where to write the JSON figures")
     parser.add_argument("--cold", action="store_true",
                         help="no warm-up job before the timed one (the first Spark job of a fresh JVM is timed)")
     parser.add_argument("--timeout", type=float, default=1200.0, help="seconds before a runner is killed")

@@ -1,7 +1,12 @@
 """Evaluate the policy catalogue over ``silver_all_files``: ``gold_policy_flags`` and ``gold_policy_summary``.
 
 Both functions are lazy DataFrame-in/DataFrame-out (no actions), so the decorated pipeline tables can
-call them directly.
+call them directly. In a pipeline they run when the graph is registered, over Spark Connect, before
+their input tables exist on a first run, so nothing here may need the plan analysed: no
+``.columns``/``.schema``, no ``drop()`` (the Connect server resolves it eagerly), no ``unionByName`` /
+``withColumnsRenamed``, no DataFrame-bound column references (``df["x"]``). Columns are referenced by
+unique names with ``F.col``; a join's helper columns travel as one struct column named like the
+output column and are replaced with ``withColumns``, so there is nothing to drop afterwards.
 
 The evaluation view
 -------------------
@@ -50,6 +55,7 @@ from policies.model import (
     HOLD_MATCH_TYPES,
     SUPPRESSING_ACTIONS,
     Catalogue,
+    Hold,
     Policy,
     PolicyConfigError,
 )
@@ -63,6 +69,7 @@ __all__ = [
     "VIEW_HELPER_SCHEMA",
     "check_sql",
     "evaluation_view",
+    "holds_frame",
     "policy_flags",
     "policy_summary",
     "read_holds",
@@ -108,6 +115,12 @@ VIEW_HELPER_SCHEMA = T.StructType(
 )
 
 HOLDS_SCHEMA = "hold_id STRING, match_type STRING, value STRING, reason STRING, added_by STRING, added_on DATE"
+# The same as a StructType: a DDL string would be parsed by the server, which a pipeline query
+# function does not allow.
+_HOLDS_STRUCT = T.StructType(
+    [T.StructField(name, T.StringType()) for name in ("hold_id", "match_type", "value", "reason", "added_by")]
+    + [T.StructField("added_on", T.DateType())]
+)
 
 _KEYS = ("source_system", "file_id")
 
@@ -125,6 +138,14 @@ def read_holds(spark: SparkSession, path: Union[str, Path]) -> DataFrame:
         .option("encoding", "UTF-8")
         .csv(str(path))
     )
+
+
+def holds_frame(spark: SparkSession, holds: Iterable[Hold]) -> DataFrame:
+    """Validated hold rows (:func:`policies.model.load_holds`) as a small lazy DataFrame of
+    :data:`HOLDS_SCHEMA`: the pipeline evaluates exactly the rows that were validated, whatever the
+    column order of the CSV."""
+    rows = [(h.hold_id, h.match_type, h.value, h.reason, h.added_by, h.added_on) for h in holds]
+    return spark.createDataFrame(rows, _HOLDS_STRUCT)
 
 
 def _policies(policies: Union[Catalogue, Iterable[Policy]]) -> list[Policy]:
@@ -150,32 +171,43 @@ def _duplicates(files: DataFrame, duplicates_df: Optional[DataFrame]) -> DataFra
 
     if duplicates_df is None:
         return no_dup(files)
+    # The duplicates side travels as ONE struct column already named like the first helper column;
+    # withColumns below replaces it in place. So no helper column has to be dropped afterwards
+    # (Drop is resolved eagerly by Spark Connect, which fails before pipeline tables exist), and
+    # every reference is by a unique name, never bound to a DataFrame.
     dup = duplicates_df.select(
-        F.lower(F.col("content_sha256")).alias("_dsha"),
-        F.col("keeper_file_id").cast("string").alias("_keeper_id"),
-        F.col("keeper_path").cast("string").alias("_keeper_path"),
-        F.col("copies").cast("int").alias("_copies"),
-    ).where(F.col("_dsha").isNotNull())
+        F.struct(
+            F.lower(F.col("content_sha256")).alias("sha"),
+            F.col("keeper_file_id").cast("string").alias("keeper_id"),
+            F.col("keeper_path").cast("string").alias("keeper_path"),
+            F.col("copies").cast("int").alias("copies"),
+        ).alias("is_duplicate_copy")
+    ).where(F.col("is_duplicate_copy.sha").isNotNull())
     # Files without a hash (workspace, discovery-only DXR rows) skip the join: no null-key skew.
     hashed = files.where(F.col("content_sha256").isNotNull())
-    joined = hashed.join(dup, hashed["content_sha256"] == dup["_dsha"], "left")
+    joined = hashed.join(dup, F.col("content_sha256") == F.col("is_duplicate_copy.sha"), "left")
+    keeper_id = F.col("is_duplicate_copy.keeper_id")
     # The keeper must still be among the files of this hash, else nothing in the group is a "copy".
-    keeper_present = F.max((F.col("file_id") == F.col("_keeper_id")).cast("int")).over(
+    keeper_present = F.max((F.col("file_id") == keeper_id).cast("int")).over(
         Window.partitionBy("content_sha256")
     )
     is_copy = (
-        F.col("_dsha").isNotNull()
-        & F.col("_keeper_id").isNotNull()
-        & (F.col("file_id") != F.col("_keeper_id"))
+        F.col("is_duplicate_copy.sha").isNotNull()
+        & keeper_id.isNotNull()
+        & (F.col("file_id") != keeper_id)
         & (keeper_present == 1)
     )
-    with_dup = joined.select(
-        "*",
-        F.coalesce(is_copy, F.lit(False)).alias("is_duplicate_copy"),
-        F.col("_copies").alias("duplicate_copies"),
-        F.col("_keeper_path").alias("duplicate_keeper_path"),
-    ).drop("_dsha", "_keeper_id", "_keeper_path", "_copies")
-    return with_dup.unionByName(no_dup(files.where(F.col("content_sha256").isNull())))
+    # All three are computed from the joined row, then is_duplicate_copy (the struct) is replaced
+    # and the other two appended: the same columns, in the same order, as no_dup().
+    with_dup = joined.withColumns(
+        {
+            "is_duplicate_copy": F.coalesce(is_copy, F.lit(False)),
+            "duplicate_copies": F.col("is_duplicate_copy.copies"),
+            "duplicate_keeper_path": F.col("is_duplicate_copy.keeper_path"),
+        }
+    )
+    # Both sides are `files` plus the same three helper columns in the same order: union by position.
+    return with_dup.union(no_dup(files.where(F.col("content_sha256").isNull())))
 
 
 def _norm_path(c: Column) -> Column:
@@ -206,11 +238,13 @@ def _hold_matches(files: DataFrame, holds_df: DataFrame) -> DataFrame:
     f = files.select(*_KEYS, F.col("path"), F.col("content_sha256"), _norm_path(F.col("path")).alias("_np"))
 
     by_id = f.join(
-        F.broadcast(holds.where(F.col("_match_type") == "file_id")), f["file_id"] == F.col("_value"), "inner"
+        F.broadcast(holds.where(F.col("_match_type") == "file_id")),
+        F.col("file_id") == F.col("_value"),
+        "inner",
     )
     by_hash = f.join(
         F.broadcast(holds.where(F.col("_match_type") == "content_sha256")),
-        f["content_sha256"] == F.lower(F.col("_value")),
+        F.col("content_sha256") == F.lower(F.col("_value")),
         "inner",
     )
     # Path rules: component-boundary prefix; glob '*' / '?' translated to LIKE with '\' escapes.
@@ -232,7 +266,8 @@ def _hold_matches(files: DataFrame, holds_df: DataFrame) -> DataFrame:
     by_path = f.where(F.col("path").isNotNull()).join(F.broadcast(path_holds), path_cond, "inner")
 
     cols = [*_KEYS, "_hold_id", "_desc"]
-    matches = by_id.select(*cols).unionByName(by_hash.select(*cols)).unionByName(by_path.select(*cols))
+    # The same explicit column list on every side: a positional union is a by-name union here.
+    matches = by_id.select(*cols).union(by_hash.select(*cols)).union(by_path.select(*cols))
     return matches.groupBy(*_KEYS).agg(
         F.array_sort(F.collect_set("_hold_id")).alias("hold_ids"),
         F.array_sort(F.collect_set("_desc")).alias("hold_reasons"),
@@ -243,21 +278,32 @@ def _holds(files: DataFrame, holds_df: Optional[DataFrame], match_on: Optional[D
     """Add hold_ids / hold_reasons; matching runs on ``match_on`` (the plain files, default ``files``)."""
     if holds_df is None:
         return files.select("*", _empty_str_array().alias("hold_ids"), _empty_str_array().alias("hold_reasons"))
-    m = _hold_matches(match_on if match_on is not None else files, holds_df).withColumnsRenamed({"source_system": "_h_ss", "file_id": "_h_id"})
+    # One struct column named like the first output column (see _duplicates): nothing to drop later.
+    m = _hold_matches(match_on if match_on is not None else files, holds_df).select(
+        F.struct(
+            F.col("source_system").alias("ss"),
+            F.col("file_id").alias("id"),
+            F.col("hold_ids").alias("ids"),
+            F.col("hold_reasons").alias("reasons"),
+        ).alias("hold_ids")
+    )
     joined = files.join(
-        m, (files["source_system"] == m["_h_ss"]) & (files["file_id"] == m["_h_id"]), "left"
+        m,
+        (F.col("source_system") == F.col("hold_ids.ss")) & (F.col("file_id") == F.col("hold_ids.id")),
+        "left",
     )
     return joined.withColumns(
         {
-            "hold_ids": F.coalesce(F.col("hold_ids"), _empty_str_array()),
-            "hold_reasons": F.coalesce(F.col("hold_reasons"), _empty_str_array()),
+            "hold_ids": F.coalesce(F.col("hold_ids.ids"), _empty_str_array()),
+            "hold_reasons": F.coalesce(F.col("hold_ids.reasons"), _empty_str_array()),
         }
-    ).drop("_h_ss", "_h_id")
+    )
 
 
 def _users(files: DataFrame, users_df: Optional[DataFrame]) -> DataFrame:
     if users_df is None:
         return files.select("*", F.lit(None).cast("string").alias("owner_status"))
+    # One struct column named owner_status, replaced in place below (see _duplicates).
     users = (
         users_df.select(
             F.lower(F.trim(F.col("username"))).alias("_ukey"),
@@ -266,20 +312,22 @@ def _users(files: DataFrame, users_df: Optional[DataFrame]) -> DataFrame:
         .where(F.col("_ukey").isNotNull() & (F.col("_ukey") != ""))
         .groupBy("_ukey")
         .agg(F.bool_or("_uactive").alias("_uactive"))
+        .select(
+            F.struct(F.col("_ukey").alias("key"), F.col("_uactive").alias("active")).alias("owner_status")
+        )
     )
     owner = F.lower(F.trim(F.col("owner")))
     owner_key = F.when(
         (F.col("source_system") != "dxr") | owner.contains("@"), F.when(owner != "", owner)
     )
-    f = files.select("*", owner_key.alias("_okey"))
-    joined = f.join(users, f["_okey"] == users["_ukey"], "left")
+    joined = files.join(users, owner_key == F.col("owner_status.key"), "left")
     status = (
-        F.when(F.col("_okey").isNull(), F.lit(None).cast("string"))
-        .when(F.col("_ukey").isNull(), F.lit("not_a_user"))
-        .when(F.col("_uactive"), F.lit("active"))
+        F.when(owner_key.isNull(), F.lit(None).cast("string"))
+        .when(F.col("owner_status").isNull(), F.lit("not_a_user"))
+        .when(F.col("owner_status.active"), F.lit("active"))
         .otherwise(F.lit("inactive"))
     )
-    return joined.select("*", status.alias("owner_status")).drop("_okey", "_ukey", "_uactive")
+    return joined.withColumn("owner_status", status)
 
 
 def evaluation_view(
@@ -459,7 +507,7 @@ def policy_summary(flags_df: DataFrame) -> DataFrame:
         F.max_by("severity", "detected_on").alias("severity"),
     )
     runs = flags_df.select(F.col("detected_on").alias("_run")).distinct()
-    grid = per_policy.join(runs, runs["_run"] >= per_policy["_first"], "inner").select(
+    grid = per_policy.join(runs, F.col("_run") >= F.col("_first"), "inner").select(
         "policy", "action", "severity", F.col("_run").alias("detected_on")
     )
     summary = grid.join(per_run, ["policy", "detected_on"], "left").select(

@@ -188,5 +188,7 @@ def unified_files(
         return _empty(spark)
     out = parts[0]
     for part in parts[1:]:
-        out = out.unionByName(part)
+        # Every part went through _conform (the same explicit column list), so a positional union
+        # is a by-name union; unionByName would make Spark Connect analyse the inputs eagerly.
+        out = out.union(part)
     return out

@@ -1,16 +1,22 @@
 """Records-management policies: silver_all_files (every source, common columns) ->
 gold_policy_flags (one row per file and policy caught) -> gold_policy_summary.
 
-The catalogue (policies/catalogue.yml, or file_records.policies.catalogue) is validated when
-this file is loaded, so a bad policy stops the pipeline before any table is touched.
+The catalogue (policies/catalogue.yml, or file_records.policies.catalogue) and the hold-list file
+(file_records.policies.holds_file) are validated when this file is loaded, so a bad policy or hold
+row stops the pipeline before any table is touched.
+
+The query functions run when the pipeline is registered, on Spark Connect, before the tables they
+read exist on a first run: everything they call must stay lazy (no .columns/.schema, no drop(),
+no DataFrame-bound column references; see policies/evaluate.py). SQL checks that need analysis
+(policies.evaluate.check_sql) do not belong here.
 """
 
 from pyspark import pipelines as dp
 from pyspark.sql import functions as F
 
 from file_records import pipeline_conf
-from policies.evaluate import policy_flags, policy_summary, read_holds
-from policies.model import load_catalogue
+from policies.evaluate import holds_frame, policy_flags, policy_summary
+from policies.model import load_catalogue, load_holds
 from policies.unified import unified_files
 
 _dxr = pipeline_conf.enabled(spark.conf.get, "dxr")  # noqa: F821 - `spark` is provided by the pipeline runtime
@@ -19,12 +25,17 @@ _options = pipeline_conf.policy_options(spark.conf.get)  # noqa: F821
 
 if pipeline_conf.enabled(spark.conf.get, "policies") and (_dxr or _workspace):  # noqa: F821
     _catalogue = load_catalogue(_options.get("catalogue") or None)
+    # Validated here (pure Python), and the validated rows are what the flags use: a hold row with a
+    # typo fails the run instead of being silently skipped. The file is re-read on every run.
+    _hold_list = None
+    if _options.get("holds_file") and not _options.get("holds_table"):
+        _hold_list = load_holds(_options["holds_file"])
 
     def _holds():
         if _options.get("holds_table"):
             return spark.read.table(_options["holds_table"])  # noqa: F821
-        if _options.get("holds_file"):
-            return read_holds(spark, _options["holds_file"])  # noqa: F821
+        if _hold_list is not None:
+            return holds_frame(spark, _hold_list)  # noqa: F821
         return None
 
     def _active_users():
