@@ -62,6 +62,14 @@ def rule_failed(rule: Rule) -> Column:
     return ~rule_passed(rule)
 
 
+def _all_passed(rules: Sequence[Rule]) -> Column:
+    """TRUE when the row satisfies every one of ``rules`` (TRUE for none)."""
+    keep: Column = F.lit(True)
+    for index, rule in enumerate(rules):
+        keep = rule_passed(rule) if index == 0 else keep & rule_passed(rule)
+    return keep
+
+
 def failed_rules_column(rules: Sequence[Rule]) -> Column:
     """``ARRAY<STRING>`` of the names of ``rules`` the row fails, in rule order (empty if none)."""
     rules = list(rules)
@@ -123,11 +131,7 @@ def apply_rules(
     drop_rules = [r for r in rules if r.action == "drop"]
     if not fail_rules and not drop_rules:
         return df
-    keep: Column = F.lit(True)
-    if drop_rules:
-        keep = rule_passed(drop_rules[0])
-        for rule in drop_rules[1:]:
-            keep = keep & rule_passed(rule)
+    keep = _all_passed(drop_rules)
     if not fail_rules:
         return df.filter(keep)
     # One CASE expression: fail checks come first and the predicate cannot be split into
@@ -142,6 +146,22 @@ def apply_rules(
         )
     assert predicate is not None
     return df.filter(predicate.otherwise(keep))
+
+
+def _gating(rules: Sequence[Rule], include_fail: bool = True) -> list[Rule]:
+    actions = ("drop", "fail") if include_fail else ("drop",)
+    return [r for r in rules if r.action in actions]
+
+
+def passing(df: DataFrame, rules: Sequence[Rule]) -> DataFrame:
+    """The rows a guarded dataset keeps, without ever raising: the complement of :func:`quarantine`.
+
+    For re-deriving a guarded dataset's rows from history (e.g. every past snapshot) where a
+    ``fail`` rule must not stop the flow that reads it: rows that broke a drop or fail rule are left
+    out, exactly the rows :func:`quarantine` lists.
+    """
+    gating = _gating(rules)
+    return df.filter(_all_passed(gating)) if gating else df
 
 
 def quarantine(
@@ -163,8 +183,7 @@ def quarantine(
     symmetry with :func:`apply_rules`; the key is an input column and therefore already kept.
     """
     del key_column  # the key is one of the input columns, kept as is
-    actions = ("drop", "fail") if include_fail else ("drop",)
-    gating = [r for r in rules if r.action in actions]
+    gating = _gating(rules, include_fail)
     stamp = (timestamp if timestamp is not None else F.current_timestamp()).cast("timestamp")
     return (
         df.select(F.col("*"), failed_rules_column(gating).alias("failed_rules"))

@@ -56,6 +56,7 @@ POLICY_KEYS: dict[str, str] = {
     "file_records.policies.catalogue": "",  # a catalogue YAML path; empty: the packaged policies/catalogue.yml
     "file_records.policies.holds_table": "",  # a table the records team edits (Databricks)
     "file_records.policies.holds_file": "",  # or a CSV file (local runs); neither: no hold list
+    "file_records.policies.history_days": "90",  # days of runs gold_policy_summary compares
 }
 
 ALL_KEYS: dict[str, str] = {**DXR_KEYS, **WORKSPACE_KEYS, **POLICY_KEYS}
@@ -106,6 +107,16 @@ def policy_options(conf_get: ConfGetter) -> dict[str, str]:
     return source_options(conf_get, "policies")
 
 
+def policy_history_days(conf_get: ConfGetter) -> int:
+    """``file_records.policies.history_days`` as a whole number of days (at least 1)."""
+    key = "file_records.policies.history_days"
+    value = read(conf_get, key).strip()
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{key} must be a whole number of days, at least 1 (got {value!r}); set it in the "
+                         "pipeline configuration or FILE_RECORDS_POLICIES_HISTORY_DAYS")
+    return int(value)
+
+
 def dxr_conf_from_settings(settings, force_snapshot_after: str = "") -> dict[str, str]:
     """The pipeline configuration for DXR, from typed settings (local runner)."""
     conf = {
@@ -152,6 +163,7 @@ def policy_conf_from_settings(settings) -> dict[str, str]:
         "file_records.policies.enabled": "true",
         "file_records.policies.catalogue": str(settings.catalogue or ""),
         "file_records.policies.holds_file": str(settings.holds_file.resolve() if settings.holds_file else ""),
+        "file_records.policies.history_days": str(settings.history_days),
     }
 
 

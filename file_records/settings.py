@@ -183,6 +183,9 @@ class PolicySettings(BaseSettings):
 
     catalogue: Optional[Path] = Field(None, description="A catalogue YAML; default: policies/catalogue.yml")
     holds_file: Optional[Path] = Field(None, description="The legal-hold list CSV the records team edits")
+    history_days: int = Field(
+        90, ge=1, le=3660, description="Days of past runs gold_policy_summary rebuilds to show change per run"
+    )
 
     @field_validator("catalogue", "holds_file")
     @classmethod

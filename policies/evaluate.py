@@ -160,7 +160,7 @@ def _source(policies: Union[Catalogue, Iterable[Policy]]) -> Optional[str]:
 # --------------------------------------------------------------------------- view helpers
 
 
-def _duplicates(files: DataFrame, duplicates_df: Optional[DataFrame]) -> DataFrame:
+def _duplicates(files: DataFrame, duplicates_df: Optional[DataFrame], per_run: bool = False) -> DataFrame:
     def no_dup(df: DataFrame) -> DataFrame:
         return df.select(
             "*",
@@ -181,15 +181,19 @@ def _duplicates(files: DataFrame, duplicates_df: Optional[DataFrame]) -> DataFra
             F.col("keeper_file_id").cast("string").alias("keeper_id"),
             F.col("keeper_path").cast("string").alias("keeper_path"),
             F.col("copies").cast("int").alias("copies"),
+            (F.to_date(F.col("ingestion_date")) if per_run else F.lit(None).cast("date")).alias("run"),
         ).alias("is_duplicate_copy")
     ).where(F.col("is_duplicate_copy.sha").isNotNull())
     # Files without a hash (workspace, discovery-only DXR rows) skip the join: no null-key skew.
     hashed = files.where(F.col("content_sha256").isNotNull())
-    joined = hashed.join(dup, F.col("content_sha256") == F.col("is_duplicate_copy.sha"), "left")
+    same_content = F.col("content_sha256") == F.col("is_duplicate_copy.sha")
+    if per_run:
+        same_content = same_content & (F.col("as_of") == F.col("is_duplicate_copy.run"))
+    joined = hashed.join(dup, same_content, "left")
     keeper_id = F.col("is_duplicate_copy.keeper_id")
-    # The keeper must still be among the files of this hash, else nothing in the group is a "copy".
+    # The keeper must still be among the files of this hash (and run), else nothing in the group is a "copy".
     keeper_present = F.max((F.col("file_id") == keeper_id).cast("int")).over(
-        Window.partitionBy("content_sha256")
+        Window.partitionBy("as_of", "content_sha256")
     )
     is_copy = (
         F.col("is_duplicate_copy.sha").isNotNull()
@@ -337,9 +341,14 @@ def evaluation_view(
     holds_df: Optional[DataFrame] = None,
     *,
     detected_on_col: str = "ingestion_date",
+    per_run: bool = False,
 ) -> DataFrame:
     """The unified files plus the helper columns the predicates may use (lazy; never inspects the
-    schema, so it also works on not-yet-materialised pipeline datasets)."""
+    schema, so it also works on not-yet-materialised pipeline datasets).
+
+    ``per_run``: ``files_df`` holds several runs (one per ``detected_on_col`` date) and
+    ``duplicates_df`` one duplicate group per hash *and* ``ingestion_date``; files meet the groups of
+    their own run only."""
     base = files_df.withColumn("as_of", F.to_date(F.col(detected_on_col)))
     activity = F.coalesce(F.col("last_modified_at"), F.col("created_at"))
     base = base.select(
@@ -348,7 +357,7 @@ def evaluation_view(
         F.datediff(F.col("as_of"), activity).alias("days_since_modified"),
         F.transform(F.coalesce(F.col("labels"), _empty_str_array()), lambda l: F.lower(F.trim(l))).alias("labels_lc"),
     )
-    view = _duplicates(base, duplicates_df)
+    view = _duplicates(base, duplicates_df, per_run)
     view = _holds(view, holds_df, match_on=base)
     view = _users(view, users_df)
     return view
@@ -385,16 +394,19 @@ def policy_flags(
     users_df: Optional[DataFrame] = None,
     holds_df: Optional[DataFrame] = None,
     detected_on_col: str = "ingestion_date",
+    per_run: bool = False,
 ) -> DataFrame:
     """One row per (file, policy caught), columns :data:`FLAG_COLUMNS` (lazy, a single pass over the view).
 
-    ``files_df`` is ``silver_all_files`` (:func:`policies.unified.unified_files`).
+    ``files_df`` is ``silver_all_files`` (:func:`policies.unified.unified_files`); ``detected_on``
+    is its ``detected_on_col``. ``per_run``: see :func:`evaluation_view`.
     """
     source = _source(policies)
     active = _policies(policies)
     inputs = {"duplicates": duplicates_df is not None, "users": users_df is not None, "holds": holds_df is not None}
     active = [p for p in active if _available(p, inputs)]
-    view = evaluation_view(files_df, duplicates_df, users_df, holds_df, detected_on_col=detected_on_col)
+    view = evaluation_view(files_df, duplicates_df, users_df, holds_df, detected_on_col=detected_on_col,
+                           per_run=per_run)
 
     if not active:
         return view.where(F.lit(False)).select(
@@ -483,14 +495,15 @@ def check_sql(policies: Union[Catalogue, Iterable[Policy]], spark: SparkSession)
 # --------------------------------------------------------------------------- summary
 
 
-def policy_summary(flags_df: DataFrame) -> DataFrame:
+def policy_summary(flags_df: DataFrame, runs_df: Optional[DataFrame] = None) -> DataFrame:
     """Per policy and ``detected_on``: files, bytes, owners, suppressed files and change since the
     previous run of the same policy (null on its first run).
 
-    Runs are the distinct ``detected_on`` dates present in ``flags_df``; from a policy's first
+    Runs are the ``run_date`` rows of ``runs_df`` when given (so a run that flagged nothing still
+    counts), else the distinct ``detected_on`` dates present in ``flags_df``; from a policy's first
     appearance on, a run where it caught nothing shows ``files = 0`` (so the drop is visible) rather
-    than being skipped. Keep flags across runs (e.g. partitioned by ``detected_on``) for the change
-    columns to mean anything.
+    than being skipped. The pipeline feeds it the flags of every recent run
+    (:func:`pipelines.logic.policy_history.summary_history`), so the change columns compare runs.
     """
     per_run = flags_df.groupBy("policy", "detected_on").agg(
         F.count_distinct(F.col("source_system"), F.col("file_id")).alias("files"),
@@ -506,7 +519,11 @@ def policy_summary(flags_df: DataFrame) -> DataFrame:
         F.max_by("action", "detected_on").alias("action"),
         F.max_by("severity", "detected_on").alias("severity"),
     )
-    runs = flags_df.select(F.col("detected_on").alias("_run")).distinct()
+    runs = (
+        runs_df.select(F.to_date(F.col("run_date")).alias("_run"))
+        if runs_df is not None
+        else flags_df.select(F.col("detected_on").alias("_run"))
+    ).distinct()
     grid = per_policy.join(runs, F.col("_run") >= F.col("_first"), "inner").select(
         "policy", "action", "severity", F.col("_run").alias("detected_on")
     )

@@ -6,6 +6,8 @@ logic is unit-tested on small DataFrames without running a pipeline.
 
 from __future__ import annotations
 
+from typing import Sequence
+
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
@@ -95,7 +97,9 @@ def dedupe_files(candidates: DataFrame) -> DataFrame:
     first query by name. Rows without a file id are left alone so that the rules, not the
     dedup, decide what happens to them.
     """
-    order = Window.partitionBy("snapshot_id", "file_id").orderBy(
+    # ingestion_date is constant within a snapshot; it keys the copies of one snapshot that a history
+    # view dates to several days (pipelines.logic.policy_history.as_of_runs) apart.
+    order = Window.partitionBy("snapshot_id", "ingestion_date", "file_id").orderBy(
         F.col("last_modified_at").desc_nulls_last(), F.col("source_query"), F.col("raw_json")
     )
     return (
@@ -110,14 +114,20 @@ def silver_file_records(bronze: DataFrame) -> DataFrame:
     return file_record_candidates(bronze).select(*SILVER_COLUMNS)
 
 
-def rule_input_history(bronze: DataFrame) -> DataFrame:
-    """What the silver rules would see for every snapshot in bronze: the history behind the
-    data-quality metrics (bronze keeps every snapshot, so the metrics keep every day)."""
+def file_history(bronze: DataFrame) -> DataFrame:
+    """Every snapshot in bronze, typed and deduplicated per snapshot: silver's candidates, all days."""
     return dedupe_files(typed_file_rows(bronze))
 
 
-def duplicate_files(files: DataFrame) -> DataFrame:
-    """One row per content hash held by more than one file.
+def rule_input_history(bronze: DataFrame) -> DataFrame:
+    """What the silver rules would see for every snapshot in bronze: the history behind the
+    data-quality metrics (bronze keeps every snapshot, so the metrics keep every day)."""
+    return file_history(bronze)
+
+
+def duplicate_files(files: DataFrame, per: Sequence[str] = ()) -> DataFrame:
+    """One row per content hash held by more than one file; with ``per`` (e.g. ``("ingestion_date",)``
+    over a history of snapshots), one row per hash and value of those columns.
 
     Keeper rule (which copy stays when the others are archived): the oldest copy, i.e. the
     earliest created_at, then the earliest last_modified_at, then the shortest path, then
@@ -125,7 +135,7 @@ def duplicate_files(files: DataFrame) -> DataFrame:
     one hash and are left to the ROT policy rather than listed as one huge duplicate group.
     """
     hashed = files.where(F.col("content_sha256").isNotNull() & (F.coalesce(F.col("size"), F.lit(0)) > 0))
-    keeper_order = Window.partitionBy("content_sha256").orderBy(
+    keeper_order = Window.partitionBy(*per, "content_sha256").orderBy(
         F.col("created_at").asc_nulls_last(),
         F.col("last_modified_at").asc_nulls_last(),
         F.length("path").asc_nulls_last(),
@@ -134,7 +144,7 @@ def duplicate_files(files: DataFrame) -> DataFrame:
     )
     ranked = hashed.withColumn("_rank", F.row_number().over(keeper_order))
     is_keeper = F.col("_rank") == 1
-    groups = ranked.groupBy("content_sha256").agg(
+    groups = ranked.groupBy(*per, "content_sha256").agg(
         F.count(F.lit(1)).alias("copies"),
         F.sum(F.coalesce(F.col("size"), F.lit(0))).cast("bigint").alias("total_bytes"),
         F.max(F.when(is_keeper, F.col("size"))).alias("_keeper_size"),
@@ -144,13 +154,13 @@ def duplicate_files(files: DataFrame) -> DataFrame:
         F.sort_array(F.collect_list(F.coalesce(F.col("path"), F.lit("")))).alias("member_paths"),
         F.sort_array(F.collect_list("file_id")).alias("member_file_ids"),
         F.sort_array(F.collect_set("datasource_name")).alias("datasource_names"),
-        F.max("ingestion_date").alias("ingestion_date"),
-        F.max("snapshot_id").alias("snapshot_id"),
+        *[F.max(name).alias(name) for name in ("snapshot_id", "ingestion_date") if name not in per],
     )
     return (
         groups.where(F.col("copies") > 1)
         .withColumn("reclaimable_bytes", (F.col("total_bytes") - F.coalesce(F.col("_keeper_size"), F.lit(0))).cast("bigint"))
         .select(
+            *[name for name in per if name not in ("snapshot_id", "ingestion_date")],
             "content_sha256",
             "copies",
             "total_bytes",

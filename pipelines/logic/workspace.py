@@ -29,8 +29,13 @@ def latest_scan(bronze: DataFrame) -> DataFrame:
 
 def workspace_file_candidates(bronze: DataFrame) -> DataFrame:
     """Object rows of the newest scan, one per (source, path), before the data-quality rules."""
-    objects = latest_scan(bronze).where(F.col("record_type") == RECORD_TYPE_OBJECT)
-    one_per_path = Window.partitionBy("scan_id", "source", "path").orderBy(F.col("modified_at").desc_nulls_last())
+    return file_history(latest_scan(bronze))
+
+
+def file_history(bronze: DataFrame) -> DataFrame:
+    """Object rows of every scan in bronze, one per (scan, source, path): silver's candidates, all days."""
+    objects = bronze.where(F.col("record_type") == RECORD_TYPE_OBJECT)
+    one_per_path = Window.partitionBy("scan_id", "ingestion_date", "source", "path").orderBy(F.col("modified_at").desc_nulls_last())
     return (
         objects.withColumn("active", F.col("user_active"))
         .withColumn("_copy", F.row_number().over(one_per_path))

@@ -1,5 +1,6 @@
 """Records-management policies: silver_all_files (every source, common columns) ->
-gold_policy_flags (one row per file and policy caught) -> gold_policy_summary.
+gold_policy_flags (one row per file and policy caught, newest run); gold_policy_summary (per policy
+and run, rebuilt from bronze for the last history_days days: see pipelines/logic/policy_history.py).
 
 The catalogue (policies/catalogue.yml, or file_records.policies.catalogue) and the hold-list file
 (file_records.policies.holds_file) are validated when this file is loaded, so a bad policy or hold
@@ -15,7 +16,9 @@ from pyspark import pipelines as dp
 from pyspark.sql import functions as F
 
 from file_records import pipeline_conf
-from policies.evaluate import holds_frame, policy_flags, policy_summary
+from expectations.rules import load_rules
+from pipelines.logic import policy_history
+from policies.evaluate import holds_frame, policy_flags
 from policies.model import load_catalogue, load_holds
 from policies.unified import unified_files
 
@@ -25,6 +28,7 @@ _options = pipeline_conf.policy_options(spark.conf.get)  # noqa: F821
 
 if pipeline_conf.enabled(spark.conf.get, "policies") and (_dxr or _workspace):  # noqa: F821
     _catalogue = load_catalogue(_options.get("catalogue") or None)
+    _history_days = pipeline_conf.policy_history_days(spark.conf.get)  # noqa: F821
     # Validated here (pure Python), and the validated rows are what the flags use: a hold row with a
     # typo fails the run instead of being silently skipped. The file is re-read on every run.
     _hold_list = None
@@ -63,16 +67,27 @@ if pipeline_conf.enabled(spark.conf.get, "policies") and (_dxr or _workspace):  
     )
     def gold_policy_flags():
         return policy_flags(
-            spark.read.table("silver_all_files"),  # noqa: F821
+            policy_history.latest_run(spark.read.table("silver_all_files")),  # noqa: F821
             _catalogue,
             duplicates_df=spark.read.table("gold_duplicate_files") if _dxr else None,  # noqa: F821
             users_df=_active_users(),
             holds_df=_holds(),
+            detected_on_col=policy_history.RUN_DATE,
         )
 
     @dp.materialized_view(
         name="gold_policy_summary",
-        comment="Per policy and detection date: files, bytes, owners and change since the previous run.",
+        comment="Per policy and run date: files, bytes, owners and change since the previous run "
+        "(runs of the last file_records.policies.history_days days, rebuilt from bronze).",
     )
     def gold_policy_summary():
-        return policy_summary(spark.read.table("gold_policy_flags"))  # noqa: F821
+        return policy_history.summary_history(
+            _catalogue,
+            days=_history_days,
+            dxr_bronze=spark.read.table("bronze_dxr_files") if _dxr else None,  # noqa: F821
+            dxr_rules=load_rules("silver_file_records") if _dxr else (),
+            workspace_bronze=spark.read.table("bronze_workspace_objects") if _workspace else None,  # noqa: F821
+            workspace_rules=load_rules("silver_workspace_files") if _workspace else (),
+            users_df=_active_users(),
+            holds_df=_holds(),
+        )
