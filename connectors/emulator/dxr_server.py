@@ -37,11 +37,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
+from connectors.emulator.background import BackgroundServer, EmulatorHTTPServer
 from connectors.emulator.dxr_corpus import (
     DEMO_MALFORMED_LINES,
     demo_records,
@@ -231,10 +232,7 @@ def _prefilter_literals(pred) -> list[str]:
     return sorted(out, key=len, reverse=True)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
+class _Server(EmulatorHTTPServer):
     emulator: DxrEmulator
 
 
@@ -252,8 +250,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.emulator._handle(self)  # type: ignore[attr-defined]
 
 
-class DxrEmulator:
+class DxrEmulator(BackgroundServer):
     """Local Data X-Ray files API. Use as a context manager or call :meth:`start` / :meth:`stop`."""
+
+    _thread_name = "dxr-emulator"
 
     def __init__(
         self,
@@ -266,9 +266,9 @@ class DxrEmulator:
         port: int = 0,
         now: datetime | None = None,
     ):
+        super().__init__(host, port)
         self.token = token
         self.host = host
-        self._port = port
         self.now = now
         self._faults = faults if faults is not None else FaultConfig()
         self._counters_lock = threading.Lock()
@@ -285,8 +285,6 @@ class DxrEmulator:
         self._eval_lock = threading.Lock()
         self._cache: dict[str, array | None] = {}
         self._corpus = _build_corpus(records, lines)
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
 
     # -- corpus ----------------------------------------------------------------------------------------------
     def set_records(
@@ -327,45 +325,10 @@ class DxrEmulator:
             return False
 
     # -- lifecycle -------------------------------------------------------------------------------------------
-    def start(self) -> DxrEmulator:
-        if self._server is not None:
-            return self
-        server = _Server((self.host, self._port), _Handler)
+    def _make_server(self, address: tuple[str, int]) -> _Server:
+        server = _Server(address, _Handler)
         server.emulator = self
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="dxr-emulator", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> DxrEmulator:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("emulator not started")
-        return self._server.server_address[1]
-
-    @property
-    def url(self) -> str:
-        host = self.host
-        if ":" in host:
-            host = f"[{host}]"
-        return f"http://{host}:{self.port}"
+        return server
 
     # -- query evaluation ------------------------------------------------------------------------------------
     def _now(self) -> datetime:
@@ -803,13 +766,7 @@ def main(argv: list[str] | None = None) -> int:
     elapsed = time.perf_counter() - t0
     print(f"DXR emulator: {emu.record_count} records ready in {elapsed:.1f}s", flush=True)
     print(f"Listening on {emu.url}  (files: {emu.url}{FILES_PATH}?q=...)  Ctrl-C to stop", flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        emu.stop()
+    emu.serve_forever()
     return 0
 
 

@@ -13,7 +13,7 @@ Serves a :class:`~connectors.emulator.workspace_tree.SyntheticWorkspace` on 127.
 ``GET /api/2.0/dbfs/get-status`` / ``dbfs/list``     ``{"files": [...]}``; empty dir ``{}``
 ``GET /api/2.0/workspace/get-status`` / ``list``     ``{"objects": [...]}``; empty dir ``{}``
 ``GET /api/2.0/fs/directories/<path>``               Files API (volumes), paged with page_token
-``GET /.well-known/databricks-config``               404 (the SDK then uses its explicit config)
+``GET /.well-known/databricks-config``               workspace id and OIDC endpoint (unauthenticated)
 =================================================== ===========================================
 
 ``path`` is read from the query string and, failing that, from a JSON body of the GET request
@@ -38,12 +38,13 @@ import struct
 import threading
 import time
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Optional
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import orjson
 
+from connectors.emulator.background import BackgroundServer, EmulatorHTTPServer
 from connectors.emulator.workspace_tree import FsEntry, SyntheticWorkspace, WsObject
 
 __all__ = ["WorkspaceEmulator", "TokenBucket"]
@@ -56,6 +57,7 @@ WS_LIST = "/api/2.0/workspace/list"
 WS_STATUS = "/api/2.0/workspace/get-status"
 FS_DIRECTORIES = "/api/2.0/fs/directories"
 WELL_KNOWN = "/.well-known/databricks-config"
+EMULATED_WORKSPACE_ID = "1234567890123456"
 LIST_ENDPOINTS = frozenset({DBFS_LIST, WS_LIST})
 _FAIL_STATUSES = (500, 502, 503)
 _SCIM_MAX_COUNT = 10_000
@@ -82,17 +84,17 @@ class TokenBucket:
             return False
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 256
+class _Server(EmulatorHTTPServer):
+    pass
 
 
 class _Reset(Exception):
     pass
 
 
-class WorkspaceEmulator:
+class WorkspaceEmulator(BackgroundServer):
+    _thread_name = "workspace-emulator"
+
     def __init__(
         self,
         tree: Optional[SyntheticWorkspace] = None,
@@ -113,15 +115,12 @@ class WorkspaceEmulator:
         self.retry_after_seconds = retry_after_seconds
         self.fail_every_n = fail_every_n
         self.reset_every_n = reset_every_n
-        self._host = host
-        self._port = port
+        super().__init__(host, port)
         self._bucket: Optional[TokenBucket] = None
         self._rate_limit_per_second: Optional[float] = None
         self._rate_limit_burst = rate_limit_burst
         self.rate_limit_per_second = rate_limit_per_second
         self._lock = threading.Lock()
-        self._server: Optional[_Server] = None
-        self._thread: Optional[threading.Thread] = None
         self.reset_counters()
 
     # ------------------------------------------------------------------ faults
@@ -185,53 +184,8 @@ class WorkspaceEmulator:
         return self._max_concurrency
 
     # ------------------------------------------------------------------ lifecycle
-    @property
-    def url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("emulator not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("emulator not started")
-        return self._server.server_address[1]
-
-    def start(self) -> "WorkspaceEmulator":
-        if self._server is not None:
-            return self
-        self._server = _Server((self._host, self._port), _make_handler(self))
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2},
-                                        name=f"workspace-emulator-{self.port}", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> "WorkspaceEmulator":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
-    def serve_forever(self) -> None:
-        """Start and block (for ``file-records emulate``); Ctrl-C stops."""
-        self.start()
-        try:
-            while self._thread is not None and self._thread.is_alive():
-                self._thread.join(0.5)
-        except KeyboardInterrupt:
-            pass
-        finally:
-            self.stop()
+    def _make_server(self, address: tuple[str, int]) -> _Server:
+        return _Server(address, _make_handler(self))
 
     # ------------------------------------------------------------------ request handling
     def _count(self, path: str) -> None:
@@ -269,7 +223,9 @@ class WorkspaceEmulator:
         """Pure routing: returns ``(status, json_or_None, extra_headers)`` or raises _Reset."""
         path = raw_path.rstrip("/") or "/"
         if path == WELL_KNOWN:
-            return 404, {"error_code": "NOT_FOUND", "message": "not served by the emulator"}, {}
+            # Unauthenticated, as on a real workspace; databricks-sdk probes it when a client is built
+            # (and logs a warning on every probe that fails).
+            return 200, {"oidc_endpoint": f"{self.url}/oidc", "workspace_id": EMULATED_WORKSPACE_ID}, {}
         if self.token is not None:
             auth = headers.get("Authorization", "")
             if auth != f"Bearer {self.token}":

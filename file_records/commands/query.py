@@ -6,7 +6,6 @@ import argparse
 import csv
 import sys
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -14,19 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from file_records.errors import UsageError
-
-
-def _plain(value: Any) -> Any:
-    """Spark Row values -> JSON-friendly Python (nested rows become objects)."""
-    if hasattr(value, "asDict"):
-        return {k: _plain(v) for k, v in value.asDict(recursive=False).items()}
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, Decimal):
-        return float(value)
-    return value
+from file_records.values import plain as _plain
 
 
 def _cell(value: Any) -> str:

@@ -30,10 +30,11 @@ from __future__ import annotations
 import os
 import re
 from datetime import date, datetime, timezone
-from decimal import Decimal
 from typing import Any, Callable, Iterable, Optional
 
 import orjson
+
+from file_records.values import plain
 
 DATABASE = "default"
 
@@ -90,15 +91,7 @@ def redact(text: Any) -> Any:
 # --- plain values ----------------------------------------------------------------------------
 
 
-def _plain(value: Any) -> Any:
-    if hasattr(value, "asDict"):
-        return {k: _plain(v) for k, v in value.asDict(recursive=False).items()}
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
+def _scalar(value: Any) -> Any:
     if isinstance(value, datetime):
         # pyspark returns timestamps as naive datetimes in the Python process's local time zone.
         try:
@@ -109,6 +102,10 @@ def _plain(value: Any) -> Any:
     if isinstance(value, date):
         return value.isoformat()
     return value
+
+
+def _plain(value: Any) -> Any:
+    return plain(value, _scalar)
 
 
 def _rows(spark, sql: str) -> list[dict]:
