@@ -163,42 +163,36 @@ def run_naive(args) -> None:
         "ingestion_date": taken.date(),
         "ingested_at": taken,
     }
-    if not args.cold:
-        # The same fetch + createDataFrame + write path on the first WARMUP_RECORDS records.
+
+    def fetch_rows(limit: Optional[int] = None) -> list[dict]:
+        """The whole match-all answer (or its first ``limit`` records) as typed row dicts."""
+        rows = []
         with requests.get(
-            args.base_url + "/api/v1/files", params={"q": MATCH_ALL},
-            headers={"Authorization": f"Bearer {os.environ[TOKEN_ENV]}"}, stream=True, timeout=(30, 120),
-        ) as warm_response:
-            warm_response.raise_for_status()
-            sample = []
-            for line in warm_response.iter_lines():
-                if line:
-                    sample.append({**record_to_row(json.loads(line)), "raw_json": line.decode("utf-8"), **shared})
-                if len(sample) >= WARMUP_RECORDS:
-                    break
-        spark.createDataFrame(sample, DXR_SPARK_SCHEMA).write.mode("overwrite").partitionBy("ingestion_date").parquet(
-            args.out + "-warmup"
-        )
-        del sample
-    _emit("start")
-    started = time.perf_counter()
-    records = 0
-    stage = "fetch"
-    try:
-        response = requests.get(
             args.base_url + "/api/v1/files",
             params={"q": MATCH_ALL},
             headers={"Authorization": f"Bearer {os.environ[TOKEN_ENV]}"},
             stream=True,
             timeout=(30, 120),
-        )
-        response.raise_for_status()
-        rows = []
-        for line in response.iter_lines():
-            if not line:
-                continue
-            record = json.loads(line)
-            rows.append({**record_to_row(record), "raw_json": line.decode("utf-8"), **shared})
+        ) as response:
+            response.raise_for_status()
+            for line in response.iter_lines():
+                if not line:
+                    continue
+                rows.append({**record_to_row(json.loads(line)), "raw_json": line.decode("utf-8"), **shared})
+                if limit is not None and len(rows) >= limit:
+                    break
+        return rows
+
+    if not args.cold:
+        # The same fetch + createDataFrame + write path on the first WARMUP_RECORDS records.
+        warmup = spark.createDataFrame(fetch_rows(WARMUP_RECORDS), DXR_SPARK_SCHEMA)
+        warmup.write.mode("overwrite").partitionBy("ingestion_date").parquet(args.out + "-warmup")
+    _emit("start")
+    started = time.perf_counter()
+    records = 0
+    stage = "fetch"
+    try:
+        rows = fetch_rows()
         records = len(rows)
         stage = "createDataFrame"
         df = spark.createDataFrame(rows, DXR_SPARK_SCHEMA)
