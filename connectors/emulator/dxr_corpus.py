@@ -43,6 +43,7 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import orjson
 
@@ -59,6 +60,7 @@ __all__ = [
     "LineStream",
     "RenderedLines",
     "demo_records",
+    "collect_labels",
     "render_lines",
     "label_classifications",
 ]
@@ -1062,15 +1064,20 @@ def render_lines(records: Iterable[dict]) -> RenderedLines:
     labels: dict[str, str] = {}
     for r in records:
         append(_compact(dumps(r)))
-        labs = r.get("labels") if isinstance(r, dict) else None
-        if labs:
-            for lab in labs:
-                if isinstance(lab, dict):
-                    name = lab.get("name")
-                    if isinstance(name, str) and name not in labels:
-                        labels[name] = lab.get("id")
+        collect_labels(r, labels)
     out.labels = labels
     return out
+
+
+def collect_labels(record: Any, labels: dict[str, str]) -> None:
+    """Add the record's label names -> ids to ``labels`` (the first id seen for a name wins)."""
+    labs = record.get("labels") if isinstance(record, dict) else None
+    if labs:
+        for lab in labs:
+            if isinstance(lab, dict):
+                name = lab.get("name")
+                if isinstance(name, str) and name not in labels:
+                    labels[name] = lab.get("id")
 
 
 # ------------------------------------------------------------------------------------------------------------

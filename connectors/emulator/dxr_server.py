@@ -45,6 +45,7 @@ import orjson
 from connectors.emulator.background import BackgroundServer, EmulatorHTTPServer
 from connectors.emulator.dxr_corpus import (
     DEMO_MALFORMED_LINES,
+    collect_labels,
     demo_records,
     generate_records,
     iter_lines,
@@ -192,13 +193,7 @@ def _build_corpus(records: Iterable[dict] | None, lines: Iterable[bytes] | None)
             buf += dumps(r)
             buf += b"\n"
             add_off(len(buf))
-            labs = r.get("labels") if isinstance(r, dict) else None
-            if labs:
-                for lab in labs:
-                    if isinstance(lab, dict):
-                        name = lab.get("name")
-                        if isinstance(name, str) and name not in labels:
-                            labels[name] = lab.get("id")
+            collect_labels(r, labels)
         trusted = True
     else:
         trusted = bool(getattr(lines, "orjson_rendered", False))
