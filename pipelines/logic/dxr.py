@@ -125,6 +125,10 @@ def rule_input_history(bronze: DataFrame) -> DataFrame:
     return file_history(bronze)
 
 
+# The snapshot a duplicate group was seen in: the last output columns, grouped by when in `per`.
+_SNAPSHOT_COLUMNS = ("snapshot_id", "ingestion_date")
+
+
 def duplicate_files(files: DataFrame, per: Sequence[str] = ()) -> DataFrame:
     """One row per content hash held by more than one file; with ``per`` (e.g. ``("ingestion_date",)``
     over a history of snapshots), one row per hash and value of those columns.
@@ -154,13 +158,13 @@ def duplicate_files(files: DataFrame, per: Sequence[str] = ()) -> DataFrame:
         F.sort_array(F.collect_list(F.coalesce(F.col("path"), F.lit("")))).alias("member_paths"),
         F.sort_array(F.collect_list("file_id")).alias("member_file_ids"),
         F.sort_array(F.collect_set("datasource_name")).alias("datasource_names"),
-        *[F.max(name).alias(name) for name in ("snapshot_id", "ingestion_date") if name not in per],
+        *[F.max(name).alias(name) for name in _SNAPSHOT_COLUMNS if name not in per],
     )
     return (
         groups.where(F.col("copies") > 1)
         .withColumn("reclaimable_bytes", (F.col("total_bytes") - F.coalesce(F.col("_keeper_size"), F.lit(0))).cast("bigint"))
         .select(
-            *[name for name in per if name not in ("snapshot_id", "ingestion_date")],
+            *[name for name in per if name not in _SNAPSHOT_COLUMNS],
             "content_sha256",
             "copies",
             "total_bytes",
