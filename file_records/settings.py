@@ -52,6 +52,13 @@ def _strict_bool(value: Any) -> Any:
 StrictBool = Annotated[bool, BeforeValidator(_strict_bool)]
 
 
+def _existing_file(value: Optional[Path], message: str) -> Optional[Path]:
+    """``value`` unchanged when it is unset or a file; else ``message`` (``{path}``: the quoted path)."""
+    if value is not None and not value.is_file():
+        raise ValueError(message.format(path=repr(str(value))))
+    return value
+
+
 def _http_url(value: Optional[str], setting: str, strip_suffix: str = "") -> Optional[str]:
     """A service origin: trimmed, without a trailing slash (or suffix); http(s) only."""
     if value is None or not value.strip():
@@ -102,9 +109,7 @@ class DxrSettings(BaseSettings):
     @field_validator("ca_bundle")
     @classmethod
     def _ca_bundle_exists(cls, value: Optional[Path]) -> Optional[Path]:
-        if value is not None and not value.is_file():
-            raise ValueError(f"DXR_CA_BUNDLE {str(value)!r} is not a readable file")
-        return value
+        return _existing_file(value, "DXR_CA_BUNDLE {path} is not a readable file")
 
     @field_validator("queries", mode="before")
     @classmethod
@@ -167,9 +172,7 @@ class WorkspaceSettings(BaseSettings):
     @field_validator("users_file")
     @classmethod
     def _users_file(cls, value: Optional[Path]) -> Optional[Path]:
-        if value is not None and not value.is_file():
-            raise ValueError(f"users file {str(value)!r} does not exist")
-        return value
+        return _existing_file(value, "users file {path} does not exist")
 
     @property
     def configured(self) -> bool:
@@ -190,9 +193,7 @@ class PolicySettings(BaseSettings):
     @field_validator("catalogue", "holds_file")
     @classmethod
     def _exists(cls, value: Optional[Path]) -> Optional[Path]:
-        if value is not None and not value.is_file():
-            raise ValueError(f"{str(value)!r} is not a readable file")
-        return value
+        return _existing_file(value, "{path} is not a readable file")
 
 
 class LocalSparkSettings(BaseSettings):
