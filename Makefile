@@ -34,6 +34,7 @@ demo: $(INSTALLED) check-java
 	$(VENV)/bin/file-records run --demo --state-dir .file-records-demo
 
 test: $(INSTALLED) check-java
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 benchmark: $(INSTALLED) check-java

@@ -104,7 +104,7 @@ def _describe_failure(exc: BaseException) -> str:
 def run_connector(args) -> None:
     from pyspark.sql import functions as F
 
-    from connectors.dxr.source import DxrDataSource
+    from file_records.connectors.dxr.source import DxrDataSource
 
     spark = _spark(args.driver_memory)
     spark.dataSource.register(DxrDataSource)
@@ -142,8 +142,8 @@ def run_connector(args) -> None:
 def run_naive(args) -> None:
     import requests
 
-    from connectors.dxr.parse import record_to_row
-    from connectors.dxr.schema import DXR_SPARK_SCHEMA
+    from file_records.connectors.dxr.parse import record_to_row
+    from file_records.connectors.dxr.schema import DXR_SPARK_SCHEMA
 
     spark = _spark(args.driver_memory)
     if args.python_memory_cap_gb > 0:
@@ -231,7 +231,7 @@ class Emulator:
         env = {**os.environ, "PYTHONPATH": str(REPO)}
         started = time.perf_counter()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "connectors.emulator.dxr_server", "--records", str(records),
+            [sys.executable, "-m", "file_records.emulators.dxr_server", "--records", str(records),
              "--port", str(self.port), "--token", TOKEN],
             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
@@ -268,7 +268,7 @@ class Emulator:
 
 def split_boundary(records: int) -> int:
     """The median file size of the corpus the emulator serves (same generator, same seed)."""
-    from connectors.emulator.dxr_corpus import generate_records
+    from file_records.emulators.dxr_corpus import generate_records
 
     sample = min(records, 200_000)
     sizes = sorted(r["size"] for r in generate_records(sample))

@@ -29,9 +29,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from connectors.emulator.workspace_server import WorkspaceEmulator  # noqa: E402
-from connectors.emulator.workspace_tree import SyntheticWorkspace  # noqa: E402
-from connectors.workspace import (  # noqa: E402
+from file_records.connectors.workspace import (
     RateLimiter,
     ScanConfig,
     StatusRow,
@@ -39,6 +37,8 @@ from connectors.workspace import (  # noqa: E402
     list_users,
     scan_users,
 )
+from file_records.emulators.workspace_server import WorkspaceEmulator
+from file_records.emulators.workspace_tree import SyntheticWorkspace
 
 TOKEN = "bench-token"
 
@@ -47,7 +47,7 @@ def run_scan(emu: WorkspaceEmulator, usernames: list[str], threads: int, client_
     config = ScanConfig(threads_per_partition=threads, max_requests_per_second=client_rate, max_attempts=10)
     limiter = RateLimiter(client_rate)
     auth = WorkspaceAuth(host=emu.url, token=TOKEN)
-    auth.host  # resolve the SDK config before the clock starts
+    _ = auth.host  # resolve the SDK config before the clock starts
     emu.reset_counters()
     files = requests = retries = 0
     statuses: dict[str, int] = {}

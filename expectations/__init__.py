@@ -4,7 +4,7 @@ expectations on Databricks, the same semantics on OSS Spark, quarantine rows and
 ``expectations.rules`` needs no Spark; the engine and decorator names are imported lazily.
 """
 
-from expectations.rules import (  # noqa: F401
+from file_records.expectations.rules import (
     KNOWN_DATASETS,
     ExpectationConfigError,
     Rule,
@@ -14,13 +14,13 @@ from expectations.rules import (  # noqa: F401
 )
 
 _LAZY = {
-    "apply_rules": "expectations.engine",
-    "with_rule_results": "expectations.engine",
-    "quarantine": "expectations.engine",
-    "metrics": "expectations.engine",
-    "metrics_for": "expectations.engine",
-    "guarded": "expectations.decorators",
-    "is_native": "expectations.decorators",
+    "apply_rules": "file_records.expectations.engine",
+    "with_rule_results": "file_records.expectations.engine",
+    "quarantine": "file_records.expectations.engine",
+    "metrics": "file_records.expectations.engine",
+    "metrics_for": "file_records.expectations.engine",
+    "guarded": "file_records.expectations.decorators",
+    "is_native": "file_records.expectations.decorators",
 }
 
 __all__ = [

@@ -3,7 +3,7 @@
 Usage (the expectation decorator goes BELOW the dataset decorator, as Lakeflow requires)::
 
     from pyspark import pipelines as dp
-    from expectations.decorators import guarded
+    from file_records.expectations.decorators import guarded
 
     @dp.materialized_view(name="silver_file_records")
     @guarded("silver_file_records")
@@ -14,7 +14,8 @@ Usage (the expectation decorator goes BELOW the dataset decorator, as Lakeflow r
   ``dp.expect_all`` (warn), ``dp.expect_all_or_drop`` (drop) and ``dp.expect_all_or_fail`` (fail)
   with ``{name: constraint}`` dicts, so the rules show up in the pipeline UI and event log.
 * On OSS Spark (no ``dp.expect*``) it wraps the query function so the DataFrame it returns goes
-  through :func:`expectations.engine.apply_rules` -- the same rows survive, the schema is unchanged.
+  through :func:`file_records.expectations.engine.apply_rules` -- the same rows survive, the schema
+  is unchanged.
 
 Rules are loaded and validated when ``guarded(...)`` is called, i.e. when the pipeline file is
 imported at pipeline start, so a bad rules file fails the pipeline before any data is read.
@@ -28,9 +29,9 @@ from typing import Any, Callable, Mapping, Optional, Sequence, TypeVar
 
 from pyspark import pipelines as dp
 
-from expectations.engine import apply_rules
-from expectations.rules import (
-    DEFAULT_KEY_COLUMNS,
+from file_records.datasets import key_columns
+from file_records.expectations.engine import apply_rules
+from file_records.expectations.rules import (
     KNOWN_DATASETS,
     ExpectationConfigError,
     Rule,
@@ -53,14 +54,15 @@ def guarded(
     dataset: str,
     rules: Optional[Sequence[Rule | Mapping[str, Any]]] = None,
     *,
-    key_column: Optional[str] = None,
+    key_column: str | Sequence[str] | None = None,
     rules_dir: Path | str | None = None,
 ) -> Callable[[F_], F_]:
     """Decorator applying ``dataset``'s rules to a pipeline query function.
 
     ``rules`` overrides the rules file (Rule objects or mappings with name/constraint/action/
-    description; validated the same way). ``key_column`` is the column shown as the example key
-    when a ``fail`` rule stops the flow on OSS (default: ``DEFAULT_KEY_COLUMNS[dataset]``).
+    description; validated the same way). ``key_column`` is the column (or columns) shown as the
+    example key when a ``fail`` rule stops the flow on OSS (default: the dataset's key in
+    :mod:`file_records.datasets`).
     """
     if rules is None:
         rule_list = load_rules(dataset, rules_dir)
@@ -71,7 +73,7 @@ def guarded(
                 f"known datasets: {', '.join(sorted(KNOWN_DATASETS))}"
             )
         rule_list = check_rules(rules, dataset=dataset)
-    key = key_column if key_column is not None else DEFAULT_KEY_COLUMNS.get(dataset)
+    key = key_column if key_column is not None else (key_columns(dataset) or None)
 
     def decorator(func: F_) -> F_:
         if not callable(func):

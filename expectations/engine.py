@@ -19,12 +19,13 @@ Semantics (shared by all functions here):
 
 from __future__ import annotations
 
-from typing import Iterable, Mapping, Optional, Sequence
+from typing import Iterable, Mapping, Optional, Sequence, Union
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from expectations.rules import DEFAULT_KEY_COLUMNS, Rule, load_rules
+from file_records.datasets import key_columns
+from file_records.expectations.rules import Rule, load_rules
 
 __all__ = [
     "FAILED_RULES_COLUMN",
@@ -83,17 +84,28 @@ def with_rule_results(df: DataFrame, rules: Sequence[Rule], column: str = FAILED
     return df.withColumn(column, failed_rules_column(rules))
 
 
-def _key_text(key_column: Optional[str]) -> Column:
-    if key_column:
-        return F.concat(
-            F.lit(f"{key_column}="),
-            F.coalesce(F.col(key_column).cast("string"), F.lit("NULL")),
-        )
+KeyColumns = Union[str, Sequence[str], None]
+
+
+def _key_list(key_column: KeyColumns) -> list[str]:
+    if not key_column:
+        return []
+    return [key_column] if isinstance(key_column, str) else list(key_column)
+
+
+def _key_text(key_column: KeyColumns) -> Column:
+    """``col=value`` (several key columns: ``a=x, b=y``; NULL shown as ``NULL``), else the row as JSON."""
+    parts: list[Column] = []
+    for index, name in enumerate(_key_list(key_column)):
+        prefix = f"{', ' if index else ''}{name}="
+        parts += [F.lit(prefix), F.coalesce(F.col(name).cast("string"), F.lit("NULL"))]
+    if parts:
+        return F.concat(*parts)
     # No key column: show (the start of) the whole row.
     return F.concat(F.lit("row="), F.substring(F.to_json(F.struct(F.col("*"))), 1, _MAX_EXAMPLE_CHARS))
 
 
-def _fail_message(rule: Rule, key_column: Optional[str], dataset: Optional[str]) -> Column:
+def _fail_message(rule: Rule, key_column: KeyColumns, dataset: Optional[str]) -> Column:
     where = f" in dataset '{dataset or rule.dataset}'" if (dataset or rule.dataset) else ""
     origin = f" ({rule.source})" if rule.source else ""
     return F.concat(
@@ -108,7 +120,7 @@ def _fail_message(rule: Rule, key_column: Optional[str], dataset: Optional[str])
 def apply_rules(
     df: DataFrame,
     rules: Sequence[Rule],
-    key_column: Optional[str] = None,
+    key_column: KeyColumns = None,
     dataset: Optional[str] = None,
 ) -> DataFrame:
     """The OSS equivalent of stacking ``expect_all`` / ``expect_all_or_drop`` / ``expect_all_or_fail``.
@@ -120,13 +132,14 @@ def apply_rules(
       Fail rules are checked on every input row, including rows a drop rule removes.
 
     The output schema is exactly the input schema (only filters are added). ``key_column`` names
-    the column shown as the example key (default: the dataset's key in ``DEFAULT_KEY_COLUMNS``;
-    with none, the row as JSON). Lazy; works on batch and streaming DataFrames.
+    the column(s) shown as the example key (default: the dataset's key in the registry,
+    :func:`file_records.datasets.key_columns`; with none, the row as JSON). Lazy; works on batch and
+    streaming DataFrames.
     """
     rules = list(rules)
     if key_column is None:
         ds = dataset or next((r.dataset for r in rules if r.dataset), None)
-        key_column = DEFAULT_KEY_COLUMNS.get(ds) if ds else None
+        key_column = key_columns(ds) if ds else None
     fail_rules = [r for r in rules if r.action == "fail"]
     drop_rules = [r for r in rules if r.action == "drop"]
     if not fail_rules and not drop_rules:
@@ -167,7 +180,7 @@ def passing(df: DataFrame, rules: Sequence[Rule]) -> DataFrame:
 def quarantine(
     df: DataFrame,
     rules: Sequence[Rule],
-    key_column: Optional[str] = None,
+    key_column: KeyColumns = None,
     *,
     include_fail: bool = True,
     timestamp: Optional[Column] = None,

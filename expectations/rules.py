@@ -26,9 +26,11 @@ from typing import Any, Iterable, Literal, Mapping, Optional, Sequence
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from file_records.datasets import DATASETS
+from file_records.errors import ConfigError, describe_validation_error
+
 __all__ = [
     "ACTIONS",
-    "DEFAULT_KEY_COLUMNS",
     "KNOWN_DATASETS",
     "RULES_DIR",
     "Action",
@@ -49,21 +51,16 @@ RULES_DIR: Path = Path(__file__).resolve().parent / "rules"
 Action = Literal["warn", "drop", "fail"]
 ACTIONS: tuple[str, ...] = ("warn", "drop", "fail")
 
-# Datasets that may carry rules (a rules file must be named after one of them).
-KNOWN_DATASETS: frozenset[str] = frozenset({"silver_file_records", "silver_workspace_files"})
-
-# The column that identifies a row in error messages ("example key") and quarantine, per dataset.
-DEFAULT_KEY_COLUMNS: dict[str, str] = {
-    "silver_file_records": "file_id",
-    "silver_workspace_files": "path",
-}
+# Datasets that may carry rules (a rules file must be named after one of them): the guarded datasets
+# of the registry, which also holds their key columns (file_records.datasets).
+KNOWN_DATASETS: frozenset[str] = frozenset(DATASETS)
 
 RULE_KEYS: frozenset[str] = frozenset({"name", "constraint", "action", "description"})
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _INLINE = "<inline rules>"
 
 
-class ExpectationConfigError(ValueError):
+class ExpectationConfigError(ConfigError):
     """A rules file (or an inline rule list) is not valid. ``problems`` holds one line per problem,
     each naming the file and the rule."""
 
@@ -180,7 +177,7 @@ def _jvm_parser(spark: Any) -> Any:
         if jsession is None:
             return None
         return jsession.sessionState().sqlParser()
-    except Exception:  # Connect sessions refuse JVM attributes
+    except Exception:  # noqa: BLE001 - Connect sessions refuse JVM attributes
         return None
 
 
@@ -189,7 +186,7 @@ def _java_message(exc: BaseException) -> str:
     if java is not None:
         try:
             return str(java.getMessage())
-        except Exception:
+        except Exception:  # noqa: BLE001 - the JVM object may be gone; fall back to str()
             pass
     return str(exc)
 
@@ -209,7 +206,7 @@ def validate_sql(rules: Iterable[Rule], spark: Any = None) -> None:
         if problem is None and parser is not None:
             try:
                 parsed = parser.parseExpression(rule.constraint)
-            except Exception as exc:  # Py4JJavaError wrapping a ParseException
+            except Exception as exc:  # noqa: BLE001 - Py4JJavaError wrapping a ParseException
                 first = _java_message(exc).strip().splitlines()
                 problem = "invalid SQL: " + (first[0] if first else type(exc).__name__)
                 rest = " ".join(line.strip() for line in first[1:4] if line.strip())
@@ -239,15 +236,16 @@ def _entry_label(entry: Any, index: int) -> str:
     return f"rule #{index + 1} (no valid name)"
 
 
+def _rule_error_part(err: dict) -> tuple[str, str]:
+    loc = ".".join(str(x) for x in err.get("loc", ())) or "rule"
+    msg = err.get("msg", "invalid")
+    if err.get("type") == "literal_error" and loc == "action":
+        msg = f"unknown action {err.get('input')!r}; expected one of {', '.join(ACTIONS)}"
+    return loc, msg
+
+
 def _format_validation_error(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors():
-        loc = ".".join(str(x) for x in err.get("loc", ())) or "rule"
-        msg = err.get("msg", "invalid")
-        if err.get("type") == "literal_error" and loc == "action":
-            msg = f"unknown action {err.get('input')!r}; expected one of {', '.join(ACTIONS)}"
-        parts.append(f"{loc}: {msg}")
-    return "; ".join(parts)
+    return describe_validation_error(exc, part=_rule_error_part)
 
 
 def _parse_entries(entries: Any, *, source: str, dataset: Optional[str]) -> tuple[list[Rule], list[str]]:

@@ -6,11 +6,13 @@ from pathlib import Path
 
 import orjson
 
+from file_records.errors import StateError
+
 MARKER_FILE = "origin.json"
 
 
-class StateMismatchError(RuntimeError):
-    pass
+class StateMismatchError(StateError):
+    """The state directory holds data from another origin."""
 
 
 def claim(state_dir: Path, origin: dict[str, str]) -> None:

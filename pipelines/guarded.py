@@ -14,9 +14,9 @@ from pyspark import pipelines as dp
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from expectations import engine
-from expectations.decorators import guarded
-from expectations.rules import load_rules
+from file_records.expectations import engine
+from file_records.expectations.decorators import guarded
+from file_records.expectations.rules import load_rules
 
 
 def define_guarded_silver(

@@ -10,7 +10,7 @@ output column and are replaced with ``withColumns``, so there is nothing to drop
 
 The evaluation view
 -------------------
-Policy predicates and reasons are Spark SQL over the unified columns (:data:`policies.unified.UNIFIED_SCHEMA`)
+Policy predicates and reasons are Spark SQL over the unified columns (:data:`file_records.policies.unified.UNIFIED_SCHEMA`)
 plus these helper columns:
 
 =======================  ===============  =========================================================
@@ -50,7 +50,7 @@ from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from policies.model import (
+from file_records.policies.model import (
     DESTRUCTIVE_ACTIONS,
     HOLD_MATCH_TYPES,
     SUPPRESSING_ACTIONS,
@@ -59,7 +59,7 @@ from policies.model import (
     Policy,
     PolicyConfigError,
 )
-from policies.unified import UNIFIED_SCHEMA
+from file_records.policies.unified import UNIFIED_SCHEMA
 
 __all__ = [
     "FLAG_COLUMNS",
@@ -130,7 +130,7 @@ def _empty_str_array() -> Column:
 
 
 def read_holds(spark: SparkSession, path: Union[str, Path]) -> DataFrame:
-    """The hold list CSV as a lazy DataFrame (validate it with :func:`policies.model.load_holds`)."""
+    """The hold list CSV as a lazy DataFrame (validate it with :func:`file_records.policies.model.load_holds`)."""
     return (
         spark.read.schema(HOLDS_SCHEMA)
         .option("header", "true")
@@ -141,7 +141,7 @@ def read_holds(spark: SparkSession, path: Union[str, Path]) -> DataFrame:
 
 
 def holds_frame(spark: SparkSession, holds: Iterable[Hold]) -> DataFrame:
-    """Validated hold rows (:func:`policies.model.load_holds`) as a small lazy DataFrame of
+    """Validated hold rows (:func:`file_records.policies.model.load_holds`) as a small lazy DataFrame of
     :data:`HOLDS_SCHEMA`: the pipeline evaluates exactly the rows that were validated, whatever the
     column order of the CSV."""
     rows = [(h.hold_id, h.match_type, h.value, h.reason, h.added_by, h.added_on) for h in holds]
@@ -355,7 +355,7 @@ def evaluation_view(
         "*",
         activity.alias("last_activity_at"),
         F.datediff(F.col("as_of"), activity).alias("days_since_modified"),
-        F.transform(F.coalesce(F.col("labels"), _empty_str_array()), lambda l: F.lower(F.trim(l))).alias("labels_lc"),
+        F.transform(F.coalesce(F.col("labels"), _empty_str_array()), lambda label: F.lower(F.trim(label))).alias("labels_lc"),
     )
     view = _duplicates(base, duplicates_df, per_run)
     view = _holds(view, holds_df, match_on=base)
@@ -369,7 +369,7 @@ def evaluation_view(
 def _expr(sql: str, policy: Policy, field: str, source: Optional[str]) -> Column:
     try:
         return F.expr(sql)
-    except Exception as exc:  # ParseException on classic Spark; Connect parses lazily
+    except Exception as exc:  # noqa: BLE001 - ParseException on classic Spark; Connect parses lazily
         raise PolicyConfigError(f"invalid SQL: {_first_line(exc)}", file=source, policy=policy.name,
                                 field=field) from None
 
@@ -398,7 +398,7 @@ def policy_flags(
 ) -> DataFrame:
     """One row per (file, policy caught), columns :data:`FLAG_COLUMNS` (lazy, a single pass over the view).
 
-    ``files_df`` is ``silver_all_files`` (:func:`policies.unified.unified_files`); ``detected_on``
+    ``files_df`` is ``silver_all_files`` (:func:`file_records.policies.unified.unified_files`); ``detected_on``
     is its ``detected_on_col``. ``per_run``: see :func:`evaluation_view`.
     """
     source = _source(policies)
@@ -465,7 +465,7 @@ def _blame(view: DataFrame, active: Sequence[Policy], source: Optional[str], exc
         for field, sql in (("predicate", p.predicate_sql), ("reason", p.reason_sql)):
             try:
                 view.select(F.expr(sql))
-            except Exception as inner:
+            except Exception as inner:  # noqa: BLE001 - any analysis error names the policy
                 raise PolicyConfigError(f"invalid SQL: {_first_line(inner)}", file=source, policy=p.name,
                                         field=field) from exc
 
@@ -483,7 +483,7 @@ def check_sql(policies: Union[Catalogue, Iterable[Policy]], spark: SparkSession)
         for field, sql in (("predicate", p.predicate_sql), ("reason", p.reason_sql)):
             try:
                 schema = empty.select(F.expr(sql).alias("x")).schema
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - any analysis error names the policy
                 raise PolicyConfigError(f"invalid SQL: {_first_line(exc)}", file=source, policy=p.name,
                                         field=field) from None
             dtype = schema.fields[0].dataType
@@ -503,7 +503,7 @@ def policy_summary(flags_df: DataFrame, runs_df: Optional[DataFrame] = None) -> 
     counts), else the distinct ``detected_on`` dates present in ``flags_df``; from a policy's first
     appearance on, a run where it caught nothing shows ``files = 0`` (so the drop is visible) rather
     than being skipped. The pipeline feeds it the flags of every recent run
-    (:func:`pipelines.logic.policy_history.summary_history`), so the change columns compare runs.
+    (:func:`file_records.pipelines.logic.policy_history.summary_history`), so the change columns compare runs.
     """
     per_run = flags_df.groupBy("policy", "detected_on").agg(
         F.count_distinct(F.col("source_system"), F.col("file_id")).alias("files"),

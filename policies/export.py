@@ -6,6 +6,9 @@
 - :func:`export_rows` streams rows (dicts or ``Row``) to CSV or JSON, atomically (temp file + rename).
 - :func:`export_flags` = filter + stream a DataFrame with ``toLocalIterator`` (call from the CLI,
   never inside a pipeline query).
+- :func:`export_table` = what ``file-records export TABLE`` does, given a way to read tables; it
+  returns an :class:`ExportResult` and prints nothing (the command in
+  ``file_records/commands/export.py`` owns the flags, the Spark session and the output).
 
 CSV cells that a spreadsheet would run as a formula (first character ``= + - @``, TAB or CR) are
 prefixed with a single quote (OWASP "CSV injection"). So that the prefix can be undone exactly
@@ -15,56 +18,43 @@ is prefixed too; a spreadsheet shows it unchanged. JSON output is not neutralise
 
 from __future__ import annotations
 
-import argparse
 import csv
 import datetime as dt
 import decimal
 import os
-import sys
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Sequence, Union
+from typing import IO, Any, Callable, Iterable, Iterator, Mapping, Optional, Sequence, Union
 
 import orjson
 
+from file_records.errors import ConfigError
+from file_records.spreadsheet import FORMULA_TRIGGERS, neutralise_cell, read_csv_rows, unneutralise_cell
+
 __all__ = [
+    "FILES_TABLE",
+    "FLAGS_TABLE",
+    "FORMATS",
     "FORMULA_TRIGGERS",
-    "build_parser",
-    "main",
+    "ExportResult",
     "export_flags",
     "export_rows",
+    "export_table",
     "filter_flags",
     "neutralise_cell",
+    "read_csv_rows",
     "unneutralise_cell",
     "with_plan_columns",
 ]
 
-FORMULA_TRIGGERS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
-_QUOTE = "'"
+FORMATS: tuple[str, ...] = ("csv", "json")
+FLAGS_TABLE = "gold_policy_flags"
+FILES_TABLE = "silver_all_files"
 
 StrOrList = Union[str, Sequence[str], None]
-
-
-def neutralise_cell(value: Any) -> Any:
-    """Prefix a string starting with ``= + - @`` TAB or CR (or a quote) with a single quote.
-
-    Non-strings are returned unchanged (numbers cannot carry a formula).
-    """
-    if isinstance(value, str) and value and (value[0] in FORMULA_TRIGGERS or value[0] == _QUOTE):
-        return _QUOTE + value
-    return value
-
-
-def unneutralise_cell(value: Any) -> Any:
-    """Undo :func:`neutralise_cell` on a cell read back from one of our CSV exports."""
-    if (
-        isinstance(value, str)
-        and len(value) >= 2
-        and value[0] == _QUOTE
-        and (value[1] in FORMULA_TRIGGERS or value[1] == _QUOTE)
-    ):
-        return value[1:]
-    return value
+# A file path, or an open text stream (the command passes stdout for ``--out -``).
+Destination = Union[str, Path, IO[str]]
 
 
 # --------------------------------------------------------------------------- Spark side
@@ -120,9 +110,11 @@ def with_plan_columns(flags_df, files_df):
     return joined.drop("_ss", "_fid")
 
 
-def export_flags(df, out_path: Union[str, Path], fmt: str = "csv", *, policy: StrOrList = None,
+def export_flags(df, out_path: Destination, fmt: str = "csv", *, policy: StrOrList = None,
                  action: StrOrList = None, owner: StrOrList = None, order_by: Sequence[str] = ("policy", "path")) -> int:
     """Filter, sort and stream a flags DataFrame to ``out_path``; returns the number of rows."""
+    # Checked here too: toLocalIterator starts the Spark job before export_rows would look at it.
+    fmt = _check_format(fmt)
     filtered = filter_flags(df, policy=policy, action=action, owner=owner)
     sort_columns = [c for c in order_by if c in filtered.columns]
     if sort_columns:
@@ -198,23 +190,28 @@ def _write_json(fh, rows: Iterator[Mapping[str, Any]], columns: Optional[list[st
     return n
 
 
-def export_rows(rows: Iterable[Any], fmt: str, out_path: Union[str, Path], *,
+def _check_format(fmt: str) -> str:
+    if str(fmt).lower() not in FORMATS:
+        raise ConfigError(f"unknown export format {fmt!r} (csv or json)")
+    return str(fmt).lower()
+
+
+def export_rows(rows: Iterable[Any], fmt: str, out_path: Destination, *,
                 columns: Optional[Sequence[str]] = None) -> int:
     """Write ``rows`` (dicts, ``Row`` objects or namedtuples) as ``csv`` or ``json`` to ``out_path``.
 
     CSV: a header row, UTF-8, RFC 4180 quoting, formula cells neutralised, lists/structs as JSON
     text, dates ISO-8601, nulls empty. JSON: one array of objects (no neutralisation). The file is
     written to a temporary name in the same directory and renamed into place, so a failed export never
-    leaves a truncated file behind. ``out_path`` ``"-"`` writes to stdout. Returns the row count.
+    leaves a truncated file behind; an open text stream is written as is. Returns the row count.
+    An unknown ``fmt`` raises :class:`~file_records.errors.ConfigError` (a ``ValueError``).
     """
-    fmt = fmt.lower()
-    if fmt not in ("csv", "json"):
-        raise ValueError(f"unknown export format {fmt!r} (csv or json)")
+    fmt = _check_format(fmt)
     writer = _write_csv if fmt == "csv" else _write_json
     cols = list(columns) if columns else None
     it = iter(rows)
-    if str(out_path) == "-":
-        return writer(sys.stdout, it, cols)
+    if not isinstance(out_path, (str, Path)):
+        return writer(out_path, it, cols)
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=str(out.parent))
@@ -233,43 +230,21 @@ def export_rows(rows: Iterable[Any], fmt: str, out_path: Union[str, Path], *,
     return n
 
 
-def read_csv_rows(path: Union[str, Path]) -> tuple[list[str], list[dict[str, str]]]:
-    """Read one of our CSV exports back: header and rows with neutralisation undone."""
-    with open(path, newline="", encoding="utf-8-sig") as fh:
-        reader = csv.reader(fh)
-        try:
-            header = [unneutralise_cell(h).strip() for h in next(reader)]
-        except StopIteration:
-            return [], []
-        rows = []
-        for raw in reader:
-            if not any(cell.strip() for cell in raw):
-                continue
-            rows.append({h: unneutralise_cell(raw[i]) if i < len(raw) else "" for i, h in enumerate(header)})
-    return header, rows
+# --------------------------------------------------------------------------- one table
 
 
-# --------------------------------------------------------------------------- CLI adapter
+@dataclass
+class ExportResult:
+    table: str
+    rows: int
+    out: Optional[str]  # None when written to a stream
+    # content_sha256 / datasource_name / file_name joined in from silver_all_files
+    plan_columns: bool = False
+    warnings: list[str] = field(default_factory=list)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="file-records export", description="Export policy flags (or any table) to CSV/JSON.")
-    p.add_argument("table", help="table to export, e.g. gold_policy_flags")
-    p.add_argument("--policy", action="append", help="policy name(s); repeatable or comma-separated")
-    p.add_argument("--action", action="append", help="action(s): archive, review, delete, keep, hold")
-    p.add_argument("--owner", action="append", help="owner(s), case-insensitive")
-    p.add_argument("--format", choices=("csv", "json"), default="csv")
-    p.add_argument("--out", required=True, help="output file ('-' for stdout)")
-    p.add_argument("--files-table", help="table with content hashes (default: silver_all_files next to TABLE)")
-    p.add_argument("--no-plan-columns", action="store_true",
-                   help="do not add content_sha256/datasource_name/file_name (remediation needs them)")
-    return p
-
-
-def _split(values: Optional[list[str]]) -> Optional[list[str]]:
-    if not values:
-        return None
-    return [x.strip() for v in values for x in v.split(",") if x.strip()]
+def _short_name(table: str) -> str:
+    return table.rsplit(".", 1)[-1].strip("`")
 
 
 def _first_line(exc: BaseException) -> str:
@@ -277,32 +252,31 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def main(argv: Optional[Sequence[str]], read_table: Callable[[str], Any]) -> int:
-    """``file-records export``: ``read_table(name) -> DataFrame`` is supplied by the CLI (it owns the
-    Spark session). Exports of ``gold_policy_flags`` get the remediation columns from
-    ``silver_all_files`` unless ``--no-plan-columns``. 0 on success, 2 on usage/table errors."""
-    parser = build_parser()
-    try:
-        args = parser.parse_args(list(argv) if argv is not None else None)
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    try:
-        df = read_table(args.table)
-        if not args.no_plan_columns and args.table.rsplit(".", 1)[-1].strip("`") == "gold_policy_flags":
-            prefix = args.table.rsplit(".", 1)[0] + "." if "." in args.table else ""
-            files_table = args.files_table or prefix + "silver_all_files"
-            try:
-                df = with_plan_columns(df, read_table(files_table))
-            except Exception as exc:  # best effort: the flags are still worth exporting
-                if args.files_table:
-                    raise
-                print(f"file-records export: warning: no content_sha256 column ({files_table}: "
-                      f"{_first_line(exc)}); remediation of this export needs --allow-unhashed", file=sys.stderr)
-        n = export_flags(df, args.out, args.format, policy=_split(args.policy), action=_split(args.action),
-                         owner=_split(args.owner))
-    except Exception as exc:  # missing table, unreadable output path, ...
-        print(f"file-records export: {_first_line(exc)}", file=sys.stderr)
-        return 2
-    if args.out != "-":
-        print(f"{n} row(s) written to {args.out}", file=sys.stderr)
-    return 0
+def export_table(read_table: Callable[[str], Any], table: str, out: Destination, fmt: str = "csv", *,
+                 policy: StrOrList = None, action: StrOrList = None, owner: StrOrList = None,
+                 files_table: Optional[str] = None, plan_columns: bool = True) -> ExportResult:
+    """Export ``table`` (read with ``read_table(name) -> DataFrame``; the caller owns the Spark
+    session) with the given filters.
+
+    An export of ``gold_policy_flags`` is a remediation plan, so it gets ``content_sha256``,
+    ``datasource_name`` and ``file_name`` from ``silver_all_files`` next to it (or ``files_table``)
+    unless ``plan_columns=False``. If that default table cannot be read the flags are still
+    exported, with a warning in the result; an explicit ``files_table`` that fails raises.
+    Errors of ``read_table`` and of writing ``out`` propagate.
+    """
+    fmt = _check_format(fmt)
+    df = read_table(table)
+    result = ExportResult(table=table, rows=0, out=str(out) if isinstance(out, (str, Path)) else None)
+    if plan_columns and _short_name(table) == FLAGS_TABLE:
+        prefix = table.rsplit(".", 1)[0] + "." if "." in table else ""
+        files_name = files_table or prefix + FILES_TABLE
+        try:
+            df = with_plan_columns(df, read_table(files_name))
+            result.plan_columns = True
+        except Exception as exc:  # best effort: the flags are still worth exporting
+            if files_table:
+                raise
+            result.warnings.append(f"no content_sha256 column ({files_name}: {_first_line(exc)}); "
+                                   "remediation of this export needs --allow-unhashed")
+    result.rows = export_flags(df, out, fmt, policy=policy, action=action, owner=owner)
+    return result

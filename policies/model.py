@@ -14,7 +14,7 @@ A catalogue file (``policies/catalogue.yml``) is a list of policies::
         reason: format_string('not modified for %s days', format_number(days_since_modified, 0))
 
 ``predicate`` (boolean) and ``reason`` (string) are Spark SQL expressions over the evaluation view
-(see :mod:`policies.evaluate`). ``{name}`` placeholders are replaced by the *validated, typed* value of
+(see :mod:`file_records.policies.evaluate`). ``{name}`` placeholders are replaced by the *validated, typed* value of
 the parameter ``name``, rendered as a SQL literal (strings are quoted and escaped, lists become
 ``array(...)``); ``{{`` and ``}}`` stand for literal braces. Parameters are never spliced in as raw
 text, so a parameter value cannot change the shape of the SQL.
@@ -48,6 +48,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from file_records.errors import ConfigError, describe_validation_error
 
 __all__ = [
     "ACTIONS",
@@ -105,7 +107,7 @@ _SIZE_UNITS = {
 ParamValue = Union[StrictBool, StrictInt, StrictFloat, str, list[str]]
 
 
-class PolicyConfigError(ValueError):
+class PolicyConfigError(ConfigError):
     """A policy catalogue or hold list is invalid. The message names the file, policy and field."""
 
     def __init__(self, message: str, *, file: Optional[str] = None, policy: Optional[str] = None,
@@ -342,14 +344,7 @@ def _error_parts(err: Mapping[str, Any]) -> tuple[Optional[str], str]:
 
 
 def _format_errors(exc: ValidationError) -> str:
-    errs = exc.errors()
-    if len(errs) == 1:
-        return _error_parts(errs[0])[1]
-    parts = []
-    for err in errs:
-        loc, msg = _error_parts(err)
-        parts.append(f"{loc}: {msg}" if loc else msg)
-    return "; ".join(parts)
+    return describe_validation_error(exc, part=_error_parts, bare_single=True)
 
 
 def _first_field(exc: ValidationError) -> Optional[str]:
@@ -431,7 +426,7 @@ def load_catalogue(path: Union[str, Path, None] = None, *,
 class Hold(BaseModel):
     """One row of the editable hold list.
 
-    Matching (done in Spark by :func:`policies.evaluate.policy_flags`) deliberately over-matches, since
+    Matching (done in Spark by :func:`file_records.policies.evaluate.policy_flags`) deliberately over-matches, since
     a missed hold is the costly mistake: paths compare case-insensitively and ignore leading ``/``;
     ``path_prefix`` matches the path itself or anything below it (component boundary, so ``/Legal``
     does not catch ``/Legal2``); ``path_glob`` uses ``*`` (any characters, ``/`` included) and ``?``;
@@ -475,7 +470,7 @@ class Hold(BaseModel):
 def load_holds(path: Union[str, Path, None] = None) -> list[Hold]:
     """Validate a hold-list CSV (pure Python; use it at pipeline start so a typo fails loudly).
 
-    Spark reads the same file with :func:`policies.evaluate.read_holds`.
+    Spark reads the same file with :func:`file_records.policies.evaluate.read_holds`.
     """
     path = Path(path) if path is not None else DEFAULT_HOLDS
     source = str(path)

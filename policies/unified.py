@@ -122,7 +122,7 @@ def _dxr(df: DataFrame, records_labels: Iterable[str], everyone_groups: Iterable
             _str_array(F.col("dlp_labels")).alias("dlp_labels"),
             _str_array(F.col("annotator_names")).alias("annotator_names"),
             F.when(
-                F.exists(labels, lambda l: F.array_contains(records, F.lower(F.trim(l)))), F.lit("Records")
+                F.exists(labels, lambda label: F.array_contains(records, F.lower(F.trim(label)))), F.lit("Records")
             ).alias("classification"),
             F.when(ents.isNotNull(), F.coalesce(F.exists(ents, is_everyone), F.lit(False))).alias(
                 "readable_by_everyone"

@@ -22,6 +22,8 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from file_records.errors import SourceError
+
 log = logging.getLogger(__name__)
 
 FILES_PATH = "/api/v1/files"
@@ -30,16 +32,16 @@ MAX_RETRY_AFTER_SECONDS = 300.0
 _BODY_EXCERPT = 300
 
 
-class DxrError(RuntimeError):
+class DxrError(SourceError):
     """A Data X-Ray request failed for good; the message says what to do."""
 
 
 class DxrAuthError(DxrError):
-    pass
+    retryable = False
 
 
 class DxrQueryError(DxrError):
-    pass
+    retryable = False
 
 
 class DxrTruncatedError(DxrError):

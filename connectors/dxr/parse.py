@@ -20,8 +20,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
-from connectors.coerce import to_int
-from connectors.dxr.schema import (
+from file_records.connectors.coerce import to_int
+from file_records.connectors.dxr.schema import (
     COLUMN_NAMES,
     DXR_JSON_SCHEMA,
     RECORD_TYPE_FILE,

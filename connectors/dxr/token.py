@@ -7,7 +7,7 @@ import base64
 import os
 from typing import Mapping
 
-from connectors.dxr.client import DxrAuthError
+from file_records.connectors.dxr.client import DxrAuthError
 
 
 def _secret_from_databricks(scope: str, key: str) -> str:

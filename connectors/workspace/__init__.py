@@ -4,7 +4,7 @@
 `users` the SCIM / users-file helpers.
 """
 
-from connectors.workspace.client import (
+from file_records.connectors.workspace.client import (
     NOTEBOOK_SIZE_ESTIMATE_BYTES,
     OBJECT_ROW_FIELDS,
     STATUS_ROW_FIELDS,
@@ -18,8 +18,8 @@ from connectors.workspace.client import (
     WorkspaceScanner,
     scan_users,
 )
-from connectors.workspace.ratelimit import RateLimiter, shared_limiter
-from connectors.workspace.users import list_users, load_users_file, write_users_csv
+from file_records.connectors.workspace.ratelimit import RateLimiter, shared_limiter
+from file_records.connectors.workspace.users import list_users, load_users_file, write_users_csv
 
 __all__ = [
     "NOTEBOOK_SIZE_ESTIMATE_BYTES",

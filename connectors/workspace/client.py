@@ -26,7 +26,7 @@ How a scan works
   request; 429 is retried after ``Retry-After`` (plus jitter) and pauses/slows the shared bucket;
   5xx, connection errors, timeouts and unreadable bodies are retried with jittered exponential
   backoff; 4xx are final. A listing's entries are only counted once the listing has succeeded,
-  so a retried listing never counts twice (the predecessor's bug 6.1.6).
+  so a retried listing never counts twice (docs/workspace-api.md, §7).
 * **Failures are recorded, never turned into "empty"**: a home that is missing (404), forbidden
   (403) or failed after all attempts gives ``status='error'`` with the message; a sub-directory
   that fails for good gives ``'partial'`` with the first error. An extra root (see
@@ -63,8 +63,9 @@ import requests
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from requests.adapters import HTTPAdapter
 
-from connectors.coerce import to_int
-from connectors.workspace.ratelimit import RateLimiter, shared_limiter
+from file_records.connectors.coerce import to_int
+from file_records.connectors.workspace.ratelimit import RateLimiter, shared_limiter
+from file_records.errors import SourceError
 
 log = logging.getLogger(__name__)
 
@@ -301,7 +302,7 @@ def as_auth(auth: AuthLike) -> WorkspaceAuth:
 
 
 # ====================================================================== HTTP
-class ApiError(Exception):
+class ApiError(SourceError):
     """A request failed for good. ``kind``: not_found, forbidden, unauthorized, client,
     exhausted, internal, config. The message never holds a credential."""
 
@@ -579,7 +580,7 @@ class WorkspaceScanner:
             return self._list_volume(task)
         except ApiError as exc:
             return _Listing([], [], exc.attempts, exc)
-        except Exception as exc:  # noqa: BLE001 - a bug or a malformed answer: record, don't crash the scan
+        except Exception as exc:
             log.exception("listing %s %s failed", task.state.source, task.path)
             err = ApiError(self.http.redact(f"{task.state.source} list {task.path}: {type(exc).__name__}: {exc}"),
                            kind="internal", attempts=1)

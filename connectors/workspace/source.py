@@ -11,7 +11,8 @@ Options: host, profile, users (JSON list of user names; default: every SCIM user
 ones included), users_file, max_users, partitions (user shards, default 4),
 threads_per_partition, max_requests_per_second (the whole scan's budget, split between
 partitions), max_attempts, include_dbfs, include_workspace, extra_roots (JSON list),
-max_depth, snapshot_interval_seconds, force_snapshot_after.
+max_depth, snapshot_interval, force_snapshot_after (the fields of
+:class:`~file_records.connectors.workspace.options.WorkspaceSourceOptions`).
 
 Rows: `record_type` 'object' (one per file or workspace object) or 'status' (one per user
 and source: files, bytes, requests, retries, duration, error). One streaming micro-batch is
@@ -21,10 +22,9 @@ one complete scan; a failed batch is replayed with the same scan id and adds not
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Iterator, Optional
 
-from pydantic import BaseModel, Field, field_validator
 from pyspark.sql.datasource import DataSource, DataSourceReader, DataSourceStreamReader, InputPartition
 from pyspark.sql.types import (
     BooleanType,
@@ -37,8 +37,8 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
-from connectors import snapshot
-from connectors.options import parse_options
+from file_records.connectors import snapshot
+from file_records.connectors.workspace.options import WorkspaceSourceOptions
 
 RECORD_TYPE_OBJECT = "object"
 RECORD_TYPE_STATUS = "status"
@@ -73,54 +73,6 @@ WORKSPACE_SPARK_SCHEMA = StructType(
 )
 
 
-class WorkspaceSourceOptions(BaseModel):
-    host: Optional[str] = None
-    profile: Optional[str] = None
-    users: Optional[list[str]] = None
-    users_file: Optional[str] = None
-    max_users: Optional[int] = Field(None, gt=0)
-    partitions: int = Field(4, ge=1, le=512)
-    threads_per_partition: int = Field(16, ge=1, le=256)
-    max_requests_per_second: Optional[float] = Field(20.0, gt=0)
-    max_attempts: int = Field(6, ge=1, le=20)
-    backoff_base_seconds: float = Field(0.5, ge=0)
-    include_dbfs: bool = True
-    include_workspace: bool = True
-    extra_roots: list[str] = Field(default_factory=list)
-    max_depth: Optional[int] = Field(None, ge=0)
-    snapshot_interval_seconds: float = Field(86400.0, ge=0)
-    force_snapshot_after: Optional[datetime] = None
-
-    @classmethod
-    def from_options(cls, options: dict) -> "WorkspaceSourceOptions":
-        return parse_options(cls, options, "workspace", json_lists=("users", "extra_roots"))
-
-    @field_validator("force_snapshot_after")
-    @classmethod
-    def _utc(cls, value: Optional[datetime]) -> Optional[datetime]:
-        return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None else value
-
-    def auth(self):
-        from connectors.workspace.client import WorkspaceAuth
-
-        return WorkspaceAuth(host=self.host, profile=self.profile)
-
-    def scan_config(self, partitions: int):
-        from connectors.workspace.client import ScanConfig
-
-        per_partition = None if self.max_requests_per_second is None else self.max_requests_per_second / partitions
-        return ScanConfig(
-            threads_per_partition=self.threads_per_partition,
-            max_requests_per_second=per_partition,
-            max_attempts=self.max_attempts,
-            backoff_base_seconds=self.backoff_base_seconds,
-            include_dbfs=self.include_dbfs,
-            include_workspace=self.include_workspace,
-            extra_roots=self.extra_roots,
-            max_depth=self.max_depth,
-        )
-
-
 @dataclass
 class UserShard(InputPartition):
     index: int
@@ -132,12 +84,12 @@ class UserShard(InputPartition):
 
 def resolve_users(settings: WorkspaceSourceOptions) -> list[tuple[str, Optional[bool]]]:
     """Who to scan: an explicit list, a users file, or every SCIM user (deactivated included)."""
-    from connectors.workspace.users import list_users, load_users_file
+    from file_records.connectors.workspace.users import list_users, load_users_file
 
     if settings.users is not None:
         refs = [(name.strip(), None) for name in settings.users if name.strip()]
     elif settings.users_file:
-        refs = [(ref.username, ref.active) for ref in load_users_file(settings.users_file)]
+        refs = [(ref.username, ref.active) for ref in load_users_file(str(settings.users_file))]
     else:
         refs = [(ref.username, ref.active) for ref in list_users(settings.auth(), max_users=settings.max_users)]
     if settings.max_users is not None:
@@ -146,7 +98,7 @@ def resolve_users(settings: WorkspaceSourceOptions) -> list[tuple[str, Optional[
 
 
 def _row(obj, active: Optional[bool], partition: UserShard, taken: datetime) -> tuple:
-    from connectors.workspace.client import ObjectRow
+    from file_records.connectors.workspace.client import ObjectRow
 
     common_tail = (partition.scan_id, taken.date(), taken)
     if isinstance(obj, ObjectRow):
@@ -164,7 +116,7 @@ def _row(obj, active: Optional[bool], partition: UserShard, taken: datetime) -> 
 
 
 def read_shard(settings: WorkspaceSourceOptions, partition: UserShard) -> Iterator[tuple]:
-    from connectors.workspace.client import UserRef, scan_users
+    from file_records.connectors.workspace.client import UserRef, scan_users
 
     taken = snapshot.parse_instant(partition.taken_at)
     active = {name: flag for name, flag in partition.users}
@@ -204,7 +156,7 @@ class WorkspaceBatchReader(_WorkspaceReading, DataSourceReader):
 class WorkspaceStreamReader(snapshot.SnapshotStreamOffsets, _WorkspaceReading, DataSourceStreamReader):
     def __init__(self, options: dict) -> None:
         _WorkspaceReading.__init__(self, options)
-        self._init_offsets(self.settings.snapshot_interval_seconds, self.settings.force_snapshot_after)
+        self._init_offsets(self.settings.snapshot_interval.total_seconds(), self.settings.force_snapshot_after)
 
 
 class WorkspaceDataSource(DataSource):

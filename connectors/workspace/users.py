@@ -1,10 +1,10 @@
 """Which users to inventory: SCIM (all users, deactivated ones included and marked) or a file.
 
 :func:`list_users` pages ``GET /api/2.0/preview/scim/v2/Users`` itself (``startIndex`` 1-based,
-``count`` per page) through :class:`~connectors.workspace.client.WorkspaceHttp`, so SCIM calls get the
+``count`` per page) through :class:`~file_records.connectors.workspace.client.WorkspaceHttp`, so SCIM calls get the
 same shared rate limiter and the same retries (429 with ``Retry-After``, 5xx, resets) as listings;
 the predecessor had no retry at all and returned a partial list with exit code 0 on any error —
-here a failure raises :class:`~connectors.workspace.client.ApiError`. Paging stops at an empty
+here a failure raises :class:`~file_records.connectors.workspace.client.ApiError`. Paging stops at an empty
 page, when ``totalResults`` users have been seen, or at ``max_users``. Users are de-duplicated by
 ``id`` (a user added while paging can shift pages).
 
@@ -22,7 +22,7 @@ import io
 from pathlib import Path
 from typing import Iterable, Optional, Union
 
-from connectors.workspace.client import AuthLike, ScanConfig, UserRef, WorkspaceHttp
+from file_records.connectors.workspace.client import AuthLike, ScanConfig, UserRef, WorkspaceHttp
 
 __all__ = ["SCIM_USERS", "UserRef", "list_users", "load_users_file", "write_users_csv"]
 

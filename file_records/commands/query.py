@@ -12,8 +12,15 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
+from file_records.commands.run import add_state_dir
 from file_records.errors import UsageError
-from file_records.values import plain as _plain
+from file_records.local.values import plain as _plain
+
+
+def _reason(exc: BaseException) -> str:
+    """The first non-empty line of Spark's message (a ParseException starts with a blank line)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
 
 
 def _cell(value: Any) -> str:
@@ -26,33 +33,34 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def query_command(args: argparse.Namespace, console: Console) -> int:
-    from file_records.local.runner import state_lock
-    from file_records.local.spark import StatePaths, classic_session
-    from file_records.settings import LocalSparkSettings
+HELP = "run SQL over the local tables"
 
-    paths = StatePaths(args.state_dir.resolve())
-    if not paths.exists():
-        raise UsageError(f"no pipeline state in {args.state_dir}: run `file-records run` (or `run --demo`) first")
-    with state_lock(paths):
-        spark = classic_session(paths, LocalSparkSettings(spark_master="local[1]"))
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("sql", help='e.g. "SELECT * FROM gold_duplicate_files ORDER BY reclaimable_bytes DESC"')
+    add_state_dir(parser)
+    parser.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    parser.add_argument("--limit", type=int, default=None, help="at most this many rows (table format defaults to 1000)")
+
+
+def run(args: argparse.Namespace, console: Console) -> int:
+    from pyspark.errors import AnalysisException, ParseException
+
+    from file_records.local.runner import reading_session
+
+    with reading_session(args.state_dir) as spark:
         try:
-            from pyspark.errors import AnalysisException, ParseException
-
-            try:
-                frame = spark.sql(args.sql)
-                limit = args.limit if args.limit is not None else (1000 if args.format == "table" else None)
-                if limit is not None:
-                    frame = frame.limit(limit)
-                columns = frame.columns
-                rows = [[_plain(value) for value in row] for row in frame.collect()]
-            except (AnalysisException, ParseException) as exc:
-                raise UsageError(f"the query failed: {str(exc).splitlines()[0]}") from None
-        finally:
-            spark.stop()
+            frame = spark.sql(args.sql)
+            limit = args.limit if args.limit is not None else (1000 if args.format == "table" else None)
+            if limit is not None:
+                frame = frame.limit(limit)
+            columns = frame.columns
+            rows = [[_plain(value) for value in row] for row in frame.collect()]
+        except (AnalysisException, ParseException) as exc:
+            raise UsageError(f"the query failed: {_reason(exc)}") from None
 
     if args.format == "json":
-        records = [dict(zip(columns, row)) for row in rows]
+        records = [dict(zip(columns, row, strict=True)) for row in rows]
         sys.stdout.write(orjson.dumps(records, default=str, option=orjson.OPT_INDENT_2).decode() + "\n")
     elif args.format == "csv":
         writer = csv.writer(sys.stdout)

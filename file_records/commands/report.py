@@ -10,7 +10,7 @@ from typing import Optional
 
 from rich.console import Console
 
-from file_records.errors import UsageError
+from file_records.commands.run import add_state_dir
 
 DEFAULT_REPORT_NAME = "report.html"
 
@@ -35,29 +35,30 @@ def write_report(state_dir: Path, out_path: Optional[Path] = None) -> Path:
     call it after any other session on the state directory has been stopped (for `run`: after
     `run_pipeline` has returned). Raises UsageError when there is no pipeline state.
     """
-    from file_records.local.runner import state_lock
-    from file_records.local.spark import StatePaths, classic_session
+    from file_records.local.runner import reading_session
+    from file_records.local.spark import StatePaths
     from file_records.report.data import collect_report_data
     from file_records.report.render import render_report
-    from file_records.settings import LocalSparkSettings
 
     paths = StatePaths(Path(state_dir).resolve())
-    if not paths.exists():
-        raise UsageError(f"no pipeline state in {state_dir}: run `file-records run` (or `run --demo`) first")
     out = Path(out_path) if out_path is not None else paths.root / DEFAULT_REPORT_NAME
     out = out.expanduser().resolve()
-    with state_lock(paths):
-        spark = classic_session(paths, LocalSparkSettings(spark_master="local[1]"))
-        try:
-            data = collect_report_data(spark)
-        finally:
-            spark.stop()
+    with reading_session(state_dir) as spark:
+        data = collect_report_data(spark)
     data["state_dir"] = str(paths.root)
     _write_atomically(out, render_report(data))
     return out
 
 
-def report_command(args: argparse.Namespace, console: Console) -> int:
+HELP = "write the self-contained HTML data-quality and inventory report"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_state_dir(parser)
+    parser.add_argument("--out", type=Path, default=None, help="HTML file to write (default: STATE_DIR/report.html)")
+
+
+def run(args: argparse.Namespace, console: Console) -> int:
     out = getattr(args, "out", None)
     with console.status("reading the tables…"):
         path = write_report(args.state_dir, Path(out) if out is not None else None)

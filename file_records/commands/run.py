@@ -3,45 +3,50 @@
 from __future__ import annotations
 
 import argparse
+import os
 from contextlib import ExitStack
 from datetime import datetime, timezone
+from pathlib import Path
 
-from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from file_records import pipeline_conf
 from file_records.errors import UsageError
+from file_records.settings import LocalSparkSettings, Settings, load, load_settings
 
+HELP = "run the pipeline on local Spark"
 SOURCES = ("dxr", "workspace")
-from file_records.settings import DxrSettings, LocalSparkSettings, PolicySettings, WorkspaceSettings
+DEFAULT_STATE_DIR = Path(".file-records")
 
 
-def load_dxr_settings(**overrides) -> DxrSettings:
-    try:
-        return DxrSettings(**{k: v for k, v in overrides.items() if v is not None})
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"DXR_{'_'.join(str(p) for p in e['loc']).upper() or 'SETTINGS'}: {e['msg']}" for e in exc.errors()
-        )
-        raise UsageError(f"invalid Data X-Ray settings: {problems}") from None
+def comma_list(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
 
 
-def load_workspace_settings(**overrides) -> WorkspaceSettings:
-    try:
-        return WorkspaceSettings(**{k: v for k, v in overrides.items() if v is not None})
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors())
-        raise UsageError(f"invalid workspace settings: {problems}") from None
+def add_state_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR,
+                        help="catalog, tables and checkpoints (default ./.file-records)")
 
 
-def _selected_sources(requested, dxr: DxrSettings, workspace: WorkspaceSettings) -> list[str]:
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--demo", action="store_true", help="start the built-in emulators and run against them")
+    parser.add_argument("--sources", type=comma_list, help="comma-separated: dxr,workspace (default: every configured source)")
+    add_state_dir(parser)
+    parser.add_argument("--full-refresh", type=comma_list, default=[], metavar="TABLES", help="comma-separated tables to recompute from scratch")
+    parser.add_argument("--force-snapshot", action="store_true", help="take a new source snapshot even if the minimum interval has not passed")
+    parser.add_argument("--dry-run", action="store_true", help="validate the pipeline graph without reading or writing data")
+    parser.add_argument("--dxr-base-url", help="overrides DXR_BASE_URL")
+    parser.add_argument("--dxr-query", action="append", dest="dxr_queries", metavar="QUERY", help="a DXR query; repeat for several (overrides DXR_QUERY / DXR_QUERIES)")
+    parser.add_argument("--max-users", type=int, help="workspace source: scan at most this many users (trials)")
+
+
+def _selected_sources(requested, settings: Settings) -> list[str]:
     if requested:
         unknown = sorted(set(requested) - set(SOURCES))
         if unknown:
             raise UsageError(f"unknown source(s) {', '.join(unknown)}; choose from {', '.join(SOURCES)}")
         return list(requested)
-    configured = [name for name, ok in (("dxr", dxr.configured), ("workspace", workspace.configured)) if ok]
+    configured = [name for name in SOURCES if getattr(settings, name).configured]
     if not configured:
         raise UsageError(
             "no source is configured: set DXR_BASE_URL and DXR_BEARER_TOKEN, and/or DATABRICKS_HOST and "
@@ -49,6 +54,44 @@ def _selected_sources(requested, dxr: DxrSettings, workspace: WorkspaceSettings)
             "`file-records run --demo`"
         )
     return configured
+
+
+def _check_sources(sources: list[str], settings: Settings, demo: bool) -> None:
+    """What can be checked before Spark starts is checked here, so a typo costs no engine start."""
+    if "dxr" in sources:
+        dxr = settings.dxr
+        if not dxr.configured:
+            raise UsageError("--sources dxr needs DXR_BASE_URL (or --dxr-base-url)")
+        if not demo and settings.dxr_token is None and not dxr.token_scope:
+            raise UsageError(f"{dxr.token_env} is not set (environment or .env): the Data X-Ray API needs a bearer token")
+    if "workspace" in sources and not settings.workspace.configured:
+        raise UsageError("--sources workspace needs DATABRICKS_HOST (or DATABRICKS_CONFIG_PROFILE)")
+
+
+def _export_secrets(sources: list[str], settings: Settings) -> None:
+    """The local pipeline's connectors read tokens from the environment on the driver (never
+    options): put what came from `.env` there."""
+    if "dxr" in sources and settings.dxr_token is not None:
+        os.environ[settings.dxr.token_env] = settings.dxr_token.get_secret_value()
+    if "workspace" in sources:
+        if settings.workspace.host:
+            os.environ["DATABRICKS_HOST"] = settings.workspace.host
+        if settings.workspace_token is not None:
+            os.environ["DATABRICKS_TOKEN"] = settings.workspace_token.get_secret_value()
+
+
+def _pipeline_conf(sources: list[str], settings: Settings, force_snapshot: bool) -> dict[str, str]:
+    from file_records.pipelines import conf as pipeline_conf
+
+    force_after = datetime.now(timezone.utc).replace(microsecond=0) if force_snapshot else None
+    conf: dict[str, str] = {}
+    for source in sources:
+        options = getattr(settings, source)
+        if force_after is not None:
+            options = options.model_copy(update={"force_snapshot_after": force_after})
+        conf.update(pipeline_conf.conf_for(source, options))
+    conf.update(pipeline_conf.conf_for("policies", settings.policies))
+    return conf
 
 
 def _write_demo_report(state_dir, console: Console) -> None:
@@ -62,6 +105,7 @@ def _write_demo_report(state_dir, console: Console) -> None:
         [sys.executable, "-m", "file_records", "report", "--state-dir", str(state_dir), "--out", str(out)],
         capture_output=True,
         text=True,
+        check=False,
     )
     if done.returncode == 0:
         console.print(f"[bold]Report:[/] {out}")
@@ -69,85 +113,53 @@ def _write_demo_report(state_dir, console: Console) -> None:
         console.print(f"[yellow]the report could not be written:[/] {done.stderr.strip()[-500:]}")
 
 
-def run_command(args: argparse.Namespace, console: Console) -> int:
+def run(args: argparse.Namespace, console: Console) -> int:
     from file_records import state
-    from file_records.local.runner import PipelineRunError, run_pipeline
-    from file_records.local.spark import LocalSparkError
+    from file_records.local.runner import check_full_refresh, run_pipeline
+
+    check_full_refresh(args.full_refresh)
 
     with ExitStack() as stack:
-        overrides = {"base_url": args.dxr_base_url, "queries": args.dxr_queries}
+        dxr_overrides = {"base_url": args.dxr_base_url, "queries": args.dxr_queries}
+        workspace_overrides = {"max_users": args.max_users}
+        policy_overrides = {}
         origin = {}
         if args.demo:
-            from file_records.local.demo import DEMO_MARKER, demo_services
+            from file_records.local.demo import DEMO_HOLDS_FILE, DEMO_MARKER, demo_services
 
             console.print("[bold]Starting the built-in Data X-Ray emulator[/] (demo corpus)…")
             endpoints = stack.enter_context(demo_services())
-            overrides = {"base_url": endpoints.dxr_base_url, "queries": endpoints.dxr_queries}
-            origin["dxr"] = origin["workspace"] = DEMO_MARKER
-        dxr = load_dxr_settings(**overrides)
-        workspace = load_workspace_settings(max_users=args.max_users)
-        sources = _selected_sources(args.sources, dxr, workspace)
-        if "dxr" in sources:
-            if not dxr.configured:
-                raise UsageError("--sources dxr needs DXR_BASE_URL (or --dxr-base-url)")
-            if not args.demo and not dxr.bearer_token and not (dxr.token_scope and dxr.token_key):
-                raise UsageError("DXR_BEARER_TOKEN is not set (environment or .env): the Data X-Ray API needs a bearer token")
-            if dxr.bearer_token and not args.demo:
-                import os
-
-                os.environ["DXR_BEARER_TOKEN"] = dxr.bearer_token.get_secret_value()
-            origin.setdefault("dxr", dxr.base_url)
-        if "workspace" in sources:
-            if not workspace.configured:
-                raise UsageError("--sources workspace needs DATABRICKS_HOST (or DATABRICKS_CONFIG_PROFILE)")
-            import os
-
-            # The scan's workers authenticate with databricks-sdk unified auth from the environment.
-            if workspace.host:
-                os.environ["DATABRICKS_HOST"] = workspace.host
-            if workspace.token is not None:
-                os.environ["DATABRICKS_TOKEN"] = workspace.token.get_secret_value()
-            origin.setdefault("workspace", workspace.host or f"profile:{workspace.profile}")
-
-        conf = {}
-        force_after = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if args.force_snapshot else ""
-        if "dxr" in sources:
-            conf.update(pipeline_conf.dxr_conf_from_settings(dxr, force_snapshot_after=force_after))
-            if args.demo:
-                conf["file_records.dxr.backoff_seconds"] = "0.2"
-        if "workspace" in sources:
-            conf.update(pipeline_conf.workspace_conf_from_settings(workspace, force_snapshot_after=force_after))
-        policy_overrides = {}
-        if args.demo:
-            from file_records.local.demo import DEMO_HOLDS_FILE
-
+            dxr_overrides = {"base_url": endpoints.dxr_base_url, "queries": endpoints.dxr_queries,
+                             "backoff_seconds": 0.2}
             policy_overrides["holds_file"] = DEMO_HOLDS_FILE
-        try:
-            policy_settings = PolicySettings(**policy_overrides)
-        except ValidationError as exc:
-            raise UsageError(f"invalid policy settings: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}") from None
-        conf.update(pipeline_conf.policy_conf_from_settings(policy_settings))
+            origin["dxr"] = origin["workspace"] = DEMO_MARKER
+        settings = load_settings(dxr_overrides, workspace_overrides, policy_overrides)
+        sources = _selected_sources(args.sources, settings)
+        _check_sources(sources, settings, args.demo)
+        if not args.demo:
+            _export_secrets(sources, settings)
+        if "dxr" in sources:
+            origin.setdefault("dxr", settings.dxr.base_url)
+        if "workspace" in sources:
+            origin.setdefault("workspace", settings.workspace.host or f"profile:{settings.workspace.profile}")
+        conf = _pipeline_conf(sources, settings, args.force_snapshot)
         state.claim(args.state_dir.resolve(), origin)
 
         console.print(f"Running the pipeline for [bold]{', '.join(sources)}[/] in {args.state_dir} …")
-        try:
-            with console.status("starting local Spark…") as status:
-                def on_event(message: str) -> None:
-                    status.update(message.strip()[:120])
-                    if "COMPLETED" in message or "FAILED" in message or "failed" in message:
-                        console.print(f"  {message.strip()[:300]}")
+        with console.status("starting local Spark…") as status:
+            def on_event(message: str) -> None:
+                status.update(message.strip()[:120])
+                if "COMPLETED" in message or "FAILED" in message or "failed" in message:
+                    console.print(f"  {message.strip()[:300]}")
 
-                result = run_pipeline(
-                    args.state_dir,
-                    conf,
-                    LocalSparkSettings(),
-                    full_refresh=args.full_refresh,
-                    dry_run=args.dry_run,
-                    on_event=on_event,
-                )
-        except (PipelineRunError, LocalSparkError) as exc:
-            console.print(f"[bold red]pipeline failed:[/] {exc}")
-            return 1
+            result = run_pipeline(
+                args.state_dir,
+                conf,
+                load(LocalSparkSettings),
+                full_refresh=args.full_refresh,
+                dry_run=args.dry_run,
+                on_event=on_event,
+            )
 
     if args.dry_run:
         console.print(f"[green]The pipeline graph is valid[/] ({result.seconds:.0f} s).")

@@ -3,17 +3,18 @@ whole pipeline runs on a laptop with no account anywhere."""
 
 from __future__ import annotations
 
-import importlib
 import os
-from pathlib import Path
 import secrets
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Iterator
+
+from file_records import policies
 
 DEMO_MARKER = "demo"
 # The example hold list shipped with the policies: the demo shows legal holds suppressing actions.
-DEMO_HOLDS_FILE = Path(importlib.import_module("policies").__file__).resolve().parent / "legal_holds.csv"
+DEMO_HOLDS_FILE = Path(policies.__file__).resolve().parent / "legal_holds.csv"
 # Two queries that split the demo tenant, so the demo also shows parallel partitions.
 DEMO_DXR_QUERIES = ["size < 1000000", "size >= 1000000"]
 
@@ -43,10 +44,10 @@ def _exported(values: dict[str, str]) -> Iterator[None]:
 @contextmanager
 def demo_services(seed: int = 7) -> Iterator[DemoEndpoints]:
     """Start the emulators with the demo corpora; tokens are random and exported for the run."""
-    from connectors.emulator.dxr_corpus import demo_records
-    from connectors.emulator.dxr_server import DxrEmulator, FaultConfig
-    from connectors.emulator.workspace_server import WorkspaceEmulator
-    from connectors.emulator.workspace_tree import SyntheticWorkspace
+    from file_records.emulators.dxr_corpus import demo_records
+    from file_records.emulators.dxr_server import DxrEmulator, FaultConfig
+    from file_records.emulators.workspace_server import WorkspaceEmulator
+    from file_records.emulators.workspace_tree import SyntheticWorkspace
 
     dxr_token = secrets.token_urlsafe(24)
     workspace_token = "dapi-demo-" + secrets.token_hex(8)

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Mapping, Optional, Sequence
 
-import pipelines
-from file_records.local.spark import LocalSparkError, StatePaths, connect_session
-from file_records.settings import LocalSparkSettings
+from file_records import pipelines
+from file_records.errors import PipelineRunError, StateError, UsageError
+from file_records.local.spark import LocalSparkError, LocalSparkSettings, StatePaths, connect_session
 
 PIPELINE_DIR = Path(pipelines.__file__).resolve().parent
 SPEC_PATH = PIPELINE_DIR / "spark-pipeline.yml"
@@ -29,12 +29,8 @@ _COMPLETED = re.compile(r"Run is COMPLETED", re.IGNORECASE)
 _FAILED = re.compile(r"Run is (FAILED|CANCELED)|failed|FAILED", re.IGNORECASE)
 
 
-class PipelineRunError(RuntimeError):
-    pass
-
-
-class StateLockedError(PipelineRunError):
-    pass
+class StateLockedError(StateError):
+    """Another process holds the state directory."""
 
 
 @dataclass
@@ -67,6 +63,15 @@ def protected_tables(names: Sequence[str]) -> list[str]:
     return [name for name in names if name.startswith("bronze_")]
 
 
+def check_full_refresh(names: Sequence[str]) -> None:
+    refused = protected_tables(names)
+    if refused:
+        raise UsageError(
+            f"refusing to fully refresh {', '.join(refused)}: bronze tables hold every snapshot taken so "
+            "far and the source APIs cannot return history. Delete the state directory to start over."
+        )
+
+
 def _build_spec(paths: StatePaths, conf: Mapping[str, str]):
     from pyspark.pipelines.cli import LibrariesGlob, PipelineSpec
 
@@ -94,12 +99,7 @@ def run_pipeline(
     dry_run: bool = False,
     on_event: Callable[[str], None] = lambda message: None,
 ) -> RunResult:
-    refused = protected_tables(full_refresh)
-    if refused:
-        raise PipelineRunError(
-            f"refusing to fully refresh {', '.join(refused)}: bronze tables hold every snapshot taken so "
-            "far and the source APIs cannot return history. Delete the state directory to start over."
-        )
+    check_full_refresh(full_refresh)
     paths = StatePaths(state_dir.resolve()).create()
     started = time.monotonic()
     with state_lock(paths):
@@ -131,8 +131,8 @@ def _graph_registry_class():
             self.reads: dict[str, set[str]] = {}
 
         def register_flow(self, flow) -> None:
-            from pyspark.pipelines.add_pipeline_analysis_context import add_pipeline_analysis_context
             import pyspark.sql.connect.proto as pb2
+            from pyspark.pipelines.add_pipeline_analysis_context import add_pipeline_analysis_context
 
             with add_pipeline_analysis_context(
                 spark=self._spark, dataflow_graph_id=self._dataflow_graph_id, flow_name=flow.name
@@ -203,7 +203,7 @@ def _register(spark, paths, conf):
     try:
         with contextlib.redirect_stdout(io.StringIO()):  # pyspark prints "Loading definitions…" lines
             register_definitions(SPEC_PATH, registry, spec, spark, graph_id)
-    except Exception as exc:  # noqa: BLE001 - a definition file or its configuration is wrong
+    except Exception as exc:
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise PipelineRunError(
             f"the pipeline definitions in {PIPELINE_DIR / 'transformations'} could not be loaded: "
@@ -253,7 +253,7 @@ def _run_layer(spark, graph_id, spec, layer, full_refresh, dry_run, on_event, re
             on_event(message)
             if _COMPLETED.search(message):
                 completed = True
-    except Exception as exc:  # noqa: BLE001 - re-raised unless it is exactly the known upstream bug
+    except Exception as exc:
         if completed and _ACCUMULATOR_BUG.search(str(exc)):
             return
         raise PipelineRunError(_summarise_failure(exc, result.events)) from exc
@@ -286,3 +286,23 @@ __all__ = [
     "state_lock",
     "protected_tables",
 ]
+
+
+@contextmanager
+def reading_session(state_dir: Path) -> Iterator:
+    """A small classic Spark session over the tables of ``state_dir``, under its lock (the
+    embedded metastore takes one JVM at a time). A missing or locked state directory is a
+    :class:`StateError` before any JVM starts."""
+    from file_records.local.spark import classic_session
+
+    paths = StatePaths(Path(state_dir).resolve())
+    if paths.root.exists() and not paths.root.is_dir():
+        raise StateError(f"--state-dir {state_dir} is a file, not a state directory")
+    if not paths.exists():
+        raise StateError(f"no pipeline state in {state_dir}: run `file-records run` (or `run --demo`) first")
+    with state_lock(paths):
+        spark = classic_session(paths, LocalSparkSettings(spark_master="local[1]"))
+        try:
+            yield spark
+        finally:
+            spark.stop()

@@ -16,13 +16,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Optional
 
-from file_records.settings import LocalSparkSettings
+from pydantic import Field
 
+from file_records.errors import UsageError
+from file_records.options import OptionsModel
 
 LOG4J_CONFIG = Path(__file__).resolve().parent / "log4j2.properties"
 
 
-class LocalSparkError(RuntimeError):
+
+class LocalSparkSettings(OptionsModel):
+    """How the local runner starts OSS Spark (FILE_RECORDS_SPARK_MASTER, ...)."""
+
+    COMPONENT = "local"
+    ENV_PREFIX = "FILE_RECORDS_"
+
+    spark_master: str = "local[2]"
+    driver_memory: str = "2g"
+    shuffle_partitions: int = Field(2, ge=1)
+
+class LocalSparkError(UsageError):
     pass
 
 

@@ -18,6 +18,8 @@ Shape of the result (all values JSON-friendly: str, int, float, bool, None, list
       "worst_rules": [{"dataset", "rule", "action", "description", "failed", "total",
                        "failure_rate", "date", "quarantined", "kept": bool,
                        "examples": [{"key", "failed_rules", "path", "excerpt"}, ...]}, ...],
+                       # key: the row's key columns (file_records.datasets), joined with ':'
+
       "duplicates": {"top": [{"keeper_path", "copies", "total_bytes", "reclaimable_bytes"}, ...]},
       "users": {"scan_id", "scan_time", "by_status": {"success": n, ...}, "with_errors": [...]},
       "policies": {"summary": [{"policy", "action", "severity", "detected_on", "files", "bytes",
@@ -34,23 +36,24 @@ from typing import Any, Callable, Iterable, Optional
 
 import orjson
 
-from file_records.values import plain
+from file_records import datasets as registry
+from file_records.local.values import plain
 
 DATABASE = "default"
 
-# Which silver dataset each source feeds, the key column of its rows and the column used as excerpt.
+# How an example row of each dataset is shown; table names, keys and labels are in file_records.datasets.
 # "excerpt": the column shown as excerpt when the row has it, else the "fields" summarised as JSON.
-DATASETS = {
-    "silver_file_records": {
-        "source": "dxr", "key": "file_id", "excerpt": "raw_json",
+EXCERPTS = {
+    registry.SILVER_FILE_RECORDS.name: {
+        "excerpt": "raw_json",
         "fields": ("file_name", "size", "created_at", "last_modified_at", "content_sha256", "datasource_name"),
     },
-    "silver_workspace_files": {
-        "source": "workspace", "key": "object_id", "excerpt": None,
+    registry.SILVER_WORKSPACE_FILES.name: {
+        "excerpt": None,
         "fields": ("username", "source", "object_type", "size", "size_is_exact", "size_estimated", "modified_at"),
     },
 }
-_DEFAULT_SPEC = {"key": "file_id", "excerpt": None, "fields": ("size", "path")}
+_DEFAULT_EXCERPT = {"excerpt": None, "fields": ("size", "path")}
 
 WORST_RULES = 6
 EXAMPLES_PER_RULE = 3
@@ -163,42 +166,34 @@ def _table_counts(spark, tables: Iterable[str]) -> dict[str, int]:
 
 def _freshness(spark, tables: set[str], counts: dict[str, int]) -> list[dict]:
     sources = []
-    if "bronze_dxr_files" in tables:
-        latest = _safe({}, lambda: _one(spark, f"""
-            SELECT snapshot_id AS latest_id, max(ingested_at) AS taken_at, max(ingestion_date) AS ingestion_date,
-                   count(*) AS rows, count_if(record_type = 'file') AS items
-            FROM {_t('bronze_dxr_files')} GROUP BY snapshot_id ORDER BY snapshot_id DESC LIMIT 1"""))
-        runs = _safe({}, lambda: _one(spark, f"SELECT count(DISTINCT snapshot_id) AS runs FROM {_t('bronze_dxr_files')}"))
+    for source in registry.SOURCES.values():
+        if source.bronze not in tables:
+            continue
+        bronze, run = _t(source.bronze), source.run_column
+        latest_sql = f"""
+            SELECT {run} AS latest_id, max(ingested_at) AS taken_at, max(ingestion_date) AS ingestion_date,
+                   count(*) AS rows, count_if(record_type = '{source.item_record_type}') AS items
+            FROM {bronze} GROUP BY {run} ORDER BY {run} DESC LIMIT 1"""
+        latest = _safe({}, lambda sql=latest_sql: _one(spark, sql))
+        runs = _safe({}, lambda sql=f"SELECT count(DISTINCT {run}) AS runs FROM {bronze}": _one(spark, sql))
         sources.append({
-            "source": "dxr", "label": "Data X-Ray", "table": "bronze_dxr_files", "unit": "snapshot",
+            "source": source.name, "label": source.label, "table": source.bronze, "unit": source.run_unit,
             **{k: None for k in ("latest_id", "taken_at", "ingestion_date", "rows", "items")}, **latest,
             "runs": runs.get("runs", 0),
-            "silver_table": "silver_file_records", "silver_rows": counts.get("silver_file_records"),
-        })
-    if "bronze_workspace_objects" in tables:
-        latest = _safe({}, lambda: _one(spark, f"""
-            SELECT scan_id AS latest_id, max(ingested_at) AS taken_at, max(ingestion_date) AS ingestion_date,
-                   count(*) AS rows, count_if(record_type = 'object') AS items,
-                   count(DISTINCT CASE WHEN record_type = 'status' THEN username END) AS users
-            FROM {_t('bronze_workspace_objects')} GROUP BY scan_id ORDER BY scan_id DESC LIMIT 1"""))
-        runs = _safe({}, lambda: _one(spark, f"SELECT count(DISTINCT scan_id) AS runs FROM {_t('bronze_workspace_objects')}"))
-        sources.append({
-            "source": "workspace", "label": "Databricks workspace", "table": "bronze_workspace_objects", "unit": "scan",
-            **{k: None for k in ("latest_id", "taken_at", "ingestion_date", "rows", "items")}, **latest,
-            "runs": runs.get("runs", 0),
-            "silver_table": "silver_workspace_files", "silver_rows": counts.get("silver_workspace_files"),
+            "silver_table": source.silver, "silver_rows": counts.get(source.silver),
         })
     return sources
 
 
 def _headline(spark, tables: set[str], counts: dict[str, int]) -> dict[str, Any]:
     h: dict[str, Any] = {}
-    if "silver_file_records" in tables:
-        row = _safe({}, lambda: _one(spark, f"SELECT count(*) AS n, sum(size) AS bytes FROM {_t('silver_file_records')}"))
+    files, workspace = registry.SILVER_FILE_RECORDS, registry.SILVER_WORKSPACE_FILES
+    if files.name in tables:
+        row = _safe({}, lambda: _one(spark, f"SELECT count(*) AS n, sum(size) AS bytes FROM {_t(files.name)}"))
         h["silver_files"] = row.get("n")
         h["silver_bytes"] = row.get("bytes") or 0 if row else None
-    if "silver_file_records_quarantine" in tables:
-        h["quarantined_files"] = counts.get("silver_file_records_quarantine")
+    if files.quarantine in tables:
+        h["quarantined_files"] = counts.get(files.quarantine)
     if "gold_duplicate_files" in tables:
         row = _safe({}, lambda: _one(spark, f"""
             SELECT count(*) AS groups, sum(copies) AS copies, sum(total_bytes) AS total_bytes,
@@ -206,12 +201,12 @@ def _headline(spark, tables: set[str], counts: dict[str, int]) -> dict[str, Any]
         h["duplicate_groups"] = row.get("groups")
         h["duplicate_copies"] = row.get("copies") or 0 if row else None
         h["reclaimable_bytes"] = row.get("reclaimable") or 0 if row else None
-    if "silver_workspace_files" in tables:
-        row = _safe({}, lambda: _one(spark, f"SELECT count(*) AS n, sum(size) AS bytes FROM {_t('silver_workspace_files')}"))
+    if workspace.name in tables:
+        row = _safe({}, lambda: _one(spark, f"SELECT count(*) AS n, sum(size) AS bytes FROM {_t(workspace.name)}"))
         h["workspace_files"] = row.get("n")
         h["workspace_bytes"] = row.get("bytes") or 0 if row else None
-    if "silver_workspace_files_quarantine" in tables:
-        h["workspace_quarantined"] = counts.get("silver_workspace_files_quarantine")
+    if workspace.quarantine in tables:
+        h["workspace_quarantined"] = counts.get(workspace.quarantine)
     if "gold_user_inventory" in tables:
         row = _safe({}, lambda: _one(spark, f"""
             WITH latest AS (SELECT * FROM {_t('gold_user_inventory')}
@@ -235,7 +230,7 @@ def _headline(spark, tables: set[str], counts: dict[str, int]) -> dict[str, Any]
 
 def _load_rules() -> dict[str, list]:
     try:
-        from expectations.rules import load_all
+        from file_records.expectations.rules import load_all
 
         return load_all()
     except Exception:  # noqa: BLE001
@@ -264,7 +259,7 @@ def _rules(spark, tables: set[str]) -> list[dict]:
             "failure_rate": float(row["failure_rate"] or 0.0),
         })
     result = []
-    for key, entry in grouped.items():
+    for entry in grouped.values():
         entry["series"] = entry["series"][-MAX_DATES:]
         entry["latest"] = entry["series"][-1] if entry["series"] else None
         entry["quarantined"] = None
@@ -275,8 +270,8 @@ def _rules(spark, tables: set[str]) -> list[dict]:
 
 def _quarantine_counts(spark, tables: set[str]) -> dict[tuple[str, str], int]:
     counts: dict[tuple[str, str], int] = {}
-    for dataset in DATASETS:
-        table = f"{dataset}_quarantine"
+    for dataset, spec in registry.DATASETS.items():
+        table = spec.quarantine
         if table not in tables:
             continue
         rows = _safe([], lambda table=table: _rows(spark, f"""
@@ -301,10 +296,33 @@ def _excerpt(row: dict, spec: dict) -> Optional[str]:
     return text or None
 
 
-def _example(row: dict, spec: dict, failed_rules: list[str]) -> dict:
-    key = row.get(spec["key"])
+def _spec(dataset: str) -> dict:
+    """How the report reads a dataset: key columns and quarantine table from the registry, excerpt here."""
+    known = registry.DATASETS.get(dataset)
     return {
-        "key": redact(str(key)) if key is not None else None,
+        **EXCERPTS.get(dataset, _DEFAULT_EXCERPT),
+        "key": known.key if known else (),
+        "quarantine": known.quarantine if known else f"{dataset}_quarantine",
+    }
+
+
+def _key_value(row: dict, key: tuple[str, ...]) -> Optional[str]:
+    """The row's key as text; a key of several columns is joined with ':' (``workspace:/Users/a/x.py``,
+    the form silver_all_files uses as file_id)."""
+    values = [row.get(column) for column in key]
+    if all(value is None for value in values):
+        return None
+    return ":".join("" if value is None else str(value) for value in values)
+
+
+def _order_columns(spec: dict) -> list[str]:
+    return list(dict.fromkeys([*spec["key"], "path"]))
+
+
+def _example(row: dict, spec: dict, failed_rules: list[str]) -> dict:
+    key = _key_value(row, spec["key"])
+    return {
+        "key": redact(key) if key is not None else None,
         "failed_rules": [str(r) for r in failed_rules],
         "path": redact(row.get("path")),
         "excerpt": _excerpt(row, spec),
@@ -319,15 +337,16 @@ def _examples(spark, tables: set[str], entry: dict, rule_objects: dict[tuple[str
     rule's constraint on the silver table, then on the quarantine (rows that a drop rule removed too).
     """
     dataset, rule = entry["dataset"], entry["rule"]
-    spec = DATASETS.get(dataset, _DEFAULT_SPEC)
-    quarantine = f"{dataset}_quarantine"
+    spec = _spec(dataset)
+    quarantine = spec["quarantine"]
+    order = _order_columns(spec)
     if entry["action"] != "warn":
         if quarantine not in tables:
             return [], False
         literal = "'" + rule.replace("\\", "\\\\").replace("'", "\\'") + "'"
         rows = _safe([], lambda: _rows(spark, f"""
             SELECT * FROM {_t(quarantine)} WHERE array_contains(failed_rules, {literal})
-            ORDER BY size(failed_rules), {spec['key']} NULLS LAST, path NULLS LAST LIMIT {EXAMPLES_PER_RULE}"""))
+            ORDER BY size(failed_rules), {", ".join(f"{c} NULLS LAST" for c in order)} LIMIT {EXAMPLES_PER_RULE}"""))
         return [_example(r, spec, r.get("failed_rules") or []) for r in rows], False
     rule_object = rule_objects.get((dataset, rule))
     if rule_object is None:
@@ -337,7 +356,7 @@ def _examples(spark, tables: set[str], entry: dict, rule_objects: dict[tuple[str
     def failing_rows(table: str, limit: int) -> list[dict]:
         frame = spark.read.table(f"{DATABASE}.{table}")
         failing = frame.where(~F.coalesce(F.expr(rule_object.constraint), F.lit(False)))
-        ordered = failing.orderBy(F.col(spec["key"]).asc_nulls_last(), F.col("path").asc_nulls_last())
+        ordered = failing.orderBy(*[F.col(c).asc_nulls_last() for c in order])
         return [{k: _plain(v) for k, v in r.asDict(recursive=False).items()} for r in ordered.limit(limit).collect()]
 
     examples: list[dict] = []
@@ -427,7 +446,7 @@ def collect_report_data(spark, now: Optional[datetime] = None) -> dict:
     rules = _rules(spark, tables)
     quarantined = _quarantine_counts(spark, tables)
     for entry in rules:
-        if entry["action"] != "warn" and f"{entry['dataset']}_quarantine" in tables:
+        if entry["action"] != "warn" and _spec(entry["dataset"])["quarantine"] in tables:
             entry["quarantined"] = quarantined.get((entry["dataset"], entry["rule"]), 0)
     return {
         "generated_at": generated.replace(microsecond=0, tzinfo=None).isoformat() + "Z",

@@ -13,6 +13,8 @@ import html
 from datetime import datetime
 from typing import Any, Iterable, Optional
 
+from file_records import datasets as registry
+
 TITLE = "File records report"
 
 # label, headline key, kind, [(sub-label, key, kind)]
@@ -27,10 +29,7 @@ SUMMARY_CARDS: tuple[tuple[str, str, str, tuple[tuple[str, str, str], ...]], ...
     ("Policy flags", "policy_flags", "count", (("files", "policy_flagged_files", "count"), ("policies", "policies_triggered", "count"))),
 )
 
-DATASET_LABELS = {
-    "silver_file_records": "Data X-Ray files (silver_file_records)",
-    "silver_workspace_files": "Workspace files (silver_workspace_files)",
-}
+DATASET_LABELS = {name: dataset.title for name, dataset in registry.DATASETS.items()}
 ACTION_COLORS = {"drop": "#c0392b", "fail": "#7b241c", "warn": "#d68910"}
 OK_COLOR = "#1e8449"
 
@@ -353,6 +352,11 @@ def _examples_table(key: str, examples: list[dict]) -> str:
     )
 
 
+def _quarantine_table(dataset: str) -> str:
+    known = registry.DATASETS.get(dataset)
+    return known.quarantine if known else f"{dataset}_quarantine"
+
+
 def _worst(data: dict) -> str:
     worst = data.get("worst_rules") or []
     head = '<section id="worst-rules"><h2>Rules with the most failures</h2>'
@@ -366,7 +370,7 @@ def _worst(data: dict) -> str:
             "Warn rule: rows that break only this rule stay in silver; it is counted, not enforced."
             if w.get("kept")
             else (f'{metric("worst_quarantined:" + key, w.get("quarantined"))} rows in '
-                  f'<code>{e(w["dataset"])}_quarantine</code> list this rule.' if w.get("quarantined") is not None else "")
+                  f'<code>{e(_quarantine_table(w["dataset"]))}</code> list this rule.' if w.get("quarantined") is not None else "")
         )
         blocks.append(
             f'<div class="rule-block {e(action)}" data-worst="{e(key)}">'

@@ -11,7 +11,7 @@ from typing import Sequence
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-from connectors.dxr.schema import RECORD_TYPE_FILE
+from file_records.connectors.dxr.schema import RECORD_TYPE_FILE
 
 SOURCE_SYSTEM = "dxr"
 

@@ -25,12 +25,12 @@ from typing import Optional, Sequence, Union
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from expectations import engine
-from expectations.rules import Rule
-from pipelines.logic import dxr, workspace
-from policies.evaluate import policy_flags, policy_summary
-from policies.model import Catalogue, Policy
-from policies.unified import unified_files
+from file_records.expectations import engine
+from file_records.expectations.rules import Rule
+from file_records.pipelines.logic import dxr, workspace
+from file_records.policies.evaluate import policy_flags, policy_summary
+from file_records.policies.model import Catalogue, Policy
+from file_records.policies.unified import unified_files
 
 RUN_DATE = "run_date"
 
@@ -99,7 +99,7 @@ def summary_history(
     users_df: Optional[DataFrame] = None,
     holds_df: Optional[DataFrame] = None,
 ) -> DataFrame:
-    """``gold_policy_summary``: :func:`policies.evaluate.policy_summary` over the flags of every run
+    """``gold_policy_summary``: :func:`file_records.policies.evaluate.policy_summary` over the flags of every run
     date in the last ``days`` days, each evaluated as ``gold_policy_flags`` was (duplicates per run;
     the current users and hold list)."""
     bronzes = [b for b in (dxr_bronze, workspace_bronze) if b is not None]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-from connectors.workspace.source import RECORD_TYPE_OBJECT, RECORD_TYPE_STATUS
+from file_records.connectors.workspace.source import RECORD_TYPE_OBJECT, RECORD_TYPE_STATUS
 
 GIB = 1024**3
 

@@ -6,10 +6,10 @@ OSS Spark and on Databricks; on Databricks the event log carries the native coun
 
 from pyspark import pipelines as dp
 
-from expectations import engine
-from expectations.rules import load_rules
-from file_records import pipeline_conf
-from pipelines.logic import dxr, workspace
+from file_records.expectations import engine
+from file_records.expectations.rules import load_rules
+from file_records.pipelines import conf as pipeline_conf
+from file_records.pipelines.logic import dxr, workspace
 
 _rule_inputs = {}
 if pipeline_conf.enabled(spark.conf.get, "dxr"):  # noqa: F821

@@ -6,14 +6,21 @@ only deployment does not need a Data X-Ray tenant.
 
 from pyspark import pipelines as dp
 
-from connectors.dxr.source import DxrDataSource
-from file_records import pipeline_conf
-from pipelines.guarded import define_guarded_silver
-from pipelines.logic import dxr
+from file_records.connectors.dxr.source import DxrDataSource
+from file_records.errors import ConfigError
+from file_records.pipelines import conf as pipeline_conf
+from file_records.pipelines.guarded import define_guarded_silver
+from file_records.pipelines.logic import dxr
 
 if pipeline_conf.enabled(spark.conf.get, "dxr"):  # noqa: F821 - `spark` is provided by the pipeline runtime
     spark.dataSource.register(DxrDataSource)  # noqa: F821
-    _dxr_options = pipeline_conf.dxr_source_options(spark.conf.get)  # noqa: F821
+    # Validated here, so a bad setting stops the pipeline before any table is touched.
+    _dxr_settings = pipeline_conf.options(spark.conf.get, "dxr")  # noqa: F821
+    if not _dxr_settings.configured:
+        raise ConfigError(
+            "file_records.dxr.base_url is not set: set DXR_BASE_URL locally or the bundle variable dxr_base_url"
+        )
+    _dxr_options = _dxr_settings.to_options()
 
     @dp.table(
         name="bronze_dxr_files",

@@ -15,29 +15,29 @@ no DataFrame-bound column references; see policies/evaluate.py). SQL checks that
 from pyspark import pipelines as dp
 from pyspark.sql import functions as F
 
-from file_records import pipeline_conf
-from expectations.rules import load_rules
-from pipelines.logic import policy_history
-from policies.evaluate import holds_frame, policy_flags
-from policies.model import load_catalogue, load_holds
-from policies.unified import unified_files
+from file_records.expectations.rules import load_rules
+from file_records.pipelines import conf as pipeline_conf
+from file_records.pipelines.logic import policy_history
+from file_records.policies.evaluate import holds_frame, policy_flags
+from file_records.policies.model import load_catalogue, load_holds
+from file_records.policies.unified import unified_files
 
 _dxr = pipeline_conf.enabled(spark.conf.get, "dxr")  # noqa: F821 - `spark` is provided by the pipeline runtime
 _workspace = pipeline_conf.enabled(spark.conf.get, "workspace")  # noqa: F821
-_options = pipeline_conf.policy_options(spark.conf.get)  # noqa: F821
+_settings = pipeline_conf.options(spark.conf.get, "policies")  # noqa: F821
 
 if pipeline_conf.enabled(spark.conf.get, "policies") and (_dxr or _workspace):  # noqa: F821
-    _catalogue = load_catalogue(_options.get("catalogue") or None)
-    _history_days = pipeline_conf.policy_history_days(spark.conf.get)  # noqa: F821
+    _catalogue = load_catalogue(str(_settings.catalogue) if _settings.catalogue else None)
+    _history_days = _settings.history_days
     # Validated here (pure Python), and the validated rows are what the flags use: a hold row with a
     # typo fails the run instead of being silently skipped. The file is re-read on every run.
     _hold_list = None
-    if _options.get("holds_file") and not _options.get("holds_table"):
-        _hold_list = load_holds(_options["holds_file"])
+    if _settings.holds_file and not _settings.holds_table:
+        _hold_list = load_holds(str(_settings.holds_file))
 
     def _holds():
-        if _options.get("holds_table"):
-            return spark.read.table(_options["holds_table"])  # noqa: F821
+        if _settings.holds_table:
+            return spark.read.table(_settings.holds_table)  # noqa: F821
         if _hold_list is not None:
             return holds_frame(spark, _hold_list)  # noqa: F821
         return None

@@ -3,14 +3,14 @@ status -> gold per-user inventory. Defined only when the workspace source is con
 
 from pyspark import pipelines as dp
 
-from connectors.workspace.source import WorkspaceDataSource
-from file_records import pipeline_conf
-from pipelines.guarded import define_guarded_silver
-from pipelines.logic import workspace
+from file_records.connectors.workspace.source import WorkspaceDataSource
+from file_records.pipelines import conf as pipeline_conf
+from file_records.pipelines.guarded import define_guarded_silver
+from file_records.pipelines.logic import workspace
 
 if pipeline_conf.enabled(spark.conf.get, "workspace"):  # noqa: F821 - `spark` is provided by the pipeline runtime
     spark.dataSource.register(WorkspaceDataSource)  # noqa: F821
-    _workspace_options = pipeline_conf.workspace_source_options(spark.conf.get)  # noqa: F821
+    _workspace_options = pipeline_conf.options(spark.conf.get, "workspace").to_options()  # noqa: F821
 
     @dp.table(
         name="bronze_workspace_objects",

@@ -12,7 +12,7 @@ import time
 import orjson
 import pytest
 
-from connectors.dxr.client import (
+from file_records.connectors.dxr.client import (
     DxrAuthError,
     DxrError,
     DxrQueryError,
@@ -21,8 +21,8 @@ from connectors.dxr.client import (
     FetchOptions,
     fetch_to_spool,
 )
-from connectors.emulator.dxr_corpus import generate_records
-from connectors.emulator.dxr_server import FORBIDDEN_TOKEN, DxrEmulator, FaultConfig
+from file_records.emulators.dxr_corpus import generate_records
+from file_records.emulators.dxr_server import FORBIDDEN_TOKEN, DxrEmulator, FaultConfig
 
 TOKEN = "test-token-5f1d9c"
 MATCH_ALL = 'fileName:"*"'

@@ -8,7 +8,7 @@ import orjson
 import pyarrow as pa
 import pytest
 
-from connectors.dxr.parse import (
+from file_records.connectors.dxr.parse import (
     SnapshotContext,
     _parse_fast,
     iter_file_batches,
@@ -17,8 +17,13 @@ from connectors.dxr.parse import (
     split_lines,
     summary_batch,
 )
-from connectors.dxr.schema import COLUMN_NAMES, RECORD_TYPE_FILE, RECORD_TYPE_QUERY_SUMMARY, arrow_output_schema
-from connectors.emulator.dxr_corpus import DEMO_MALFORMED_LINES, generate_records
+from file_records.connectors.dxr.schema import (
+    COLUMN_NAMES,
+    RECORD_TYPE_FILE,
+    RECORD_TYPE_QUERY_SUMMARY,
+    arrow_output_schema,
+)
+from file_records.emulators.dxr_corpus import DEMO_MALFORMED_LINES, generate_records
 
 CONTEXT = SnapshotContext(
     source_query='fileName:"*"',
@@ -47,7 +52,7 @@ def test_fast_and_slow_paths_give_identical_rows(corpus_lines):
     slow = parse_lines_slow(corpus_lines, CONTEXT)
     assert fast.num_rows == slow.num_rows == len(corpus_lines)
     fast_rows, slow_rows = fast.to_pylist(), slow.to_pylist()
-    for index, (a, b) in enumerate(zip(fast_rows, slow_rows)):
+    for index, (a, b) in enumerate(zip(fast_rows, slow_rows, strict=True)):
         assert a == b, f"row {index} differs: " + repr({k: (a[k], b[k]) for k in a if a[k] != b[k]})
 
 

@@ -8,8 +8,14 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from connectors import snapshot
-from connectors.snapshot import INITIAL_OFFSET, next_offset, parse_instant, snapshot_due, snapshot_id
+from file_records.connectors import snapshot
+from file_records.connectors.snapshot import (
+    INITIAL_OFFSET,
+    next_offset,
+    parse_instant,
+    snapshot_due,
+    snapshot_id,
+)
 
 DAY = timedelta(hours=24)
 T0 = datetime(2026, 11, 1, 8, 30, 15, 250000, tzinfo=timezone.utc)

@@ -30,9 +30,9 @@ from datetime import datetime, timezone
 import orjson
 import pytest
 
-from connectors.dxr.client import DxrAuthError, DxrTruncatedError
-from connectors.dxr.schema import DXR_SPARK_SCHEMA, RECORD_TYPE_FILE, RECORD_TYPE_QUERY_SUMMARY
-from connectors.dxr.source import (
+from file_records.connectors.dxr.client import DxrAuthError, DxrTruncatedError
+from file_records.connectors.dxr.schema import DXR_SPARK_SCHEMA, RECORD_TYPE_FILE, RECORD_TYPE_QUERY_SUMMARY
+from file_records.connectors.dxr.source import (
     DEFAULT_QUERY,
     DxrBatchReader,
     DxrDataSource,
@@ -41,8 +41,8 @@ from connectors.dxr.source import (
     DxrStreamReader,
     read_query,
 )
-from connectors.emulator.dxr_corpus import generate_records
-from connectors.emulator.dxr_server import DxrEmulator, FaultConfig
+from file_records.emulators.dxr_corpus import generate_records
+from file_records.emulators.dxr_server import DxrEmulator, FaultConfig
 
 TOKEN = "source-test-token-93af"
 TOKEN_ENV = "DXR_SOURCE_TEST_TOKEN"
@@ -107,29 +107,29 @@ def files_requests(emu) -> list:
 def test_options_defaults():
     settings = DxrSourceOptions.from_options({"base_url": "https://tenant.dataxray.io/"})
     assert settings.base_url == "https://tenant.dataxray.io"
-    assert settings.queries == [DEFAULT_QUERY] == ['fileName:"*"']
+    assert settings.effective_queries == [DEFAULT_QUERY] == ['fileName:"*"']
     assert settings.http_timeout == 120.0
     assert settings.verify_ssl is True
-    assert settings.snapshot_interval_seconds == 86400.0
+    assert settings.snapshot_interval.total_seconds() == 86400.0
     assert settings.token_env == "DXR_BEARER_TOKEN"
 
 
 def test_options_query_and_queries():
-    one = DxrSourceOptions.from_options({"base_url": "http://h", "query": 'fileName:"*.pdf"'})
-    assert one.queries == ['fileName:"*.pdf"']
-    two = DxrSourceOptions.from_options({"base_url": "http://h", "queries": json.dumps(["size < 5", "size >= 5"])})
-    assert two.queries == ["size < 5", "size >= 5"]
+    one = DxrSourceOptions.from_options({"base_url": "https://h", "query": 'fileName:"*.pdf"'})
+    assert one.effective_queries == ['fileName:"*.pdf"']
+    two = DxrSourceOptions.from_options({"base_url": "https://h", "queries": json.dumps(["size < 5", "size >= 5"])})
+    assert two.effective_queries == ["size < 5", "size >= 5"]
 
 
 @pytest.mark.parametrize(
     "options, needle",
     [
         ({"base_url": "tenant.dataxray.io"}, "base_url"),
-        ({"base_url": "http://h", "queries": "not json"}, "queries"),
-        ({"base_url": "http://h", "queries": "[]"}, "queries"),
-        ({"base_url": "http://h", "queries": '["  "]'}, "queries"),
-        ({"base_url": "http://h", "http_timeout": "abc"}, "http_timeout"),
-        ({"base_url": "http://h", "record_cap": "0"}, "record_cap"),
+        ({"base_url": "https://h", "queries": "not json"}, "queries"),
+        ({"base_url": "https://h", "queries": "[]"}, "queries"),
+        ({"base_url": "https://h", "queries": '["  "]'}, "queries"),
+        ({"base_url": "https://h", "http_timeout": "abc"}, "http_timeout"),
+        ({"base_url": "https://h", "record_cap": "0"}, "record_cap"),
     ],
 )
 def test_bad_options_are_errors_naming_the_option(options, needle):
@@ -138,12 +138,16 @@ def test_bad_options_are_errors_naming_the_option(options, needle):
     assert needle in str(caught.value)
 
 
-def test_tls_options_map_to_requests_verify():
+def test_tls_options_map_to_requests_verify(tmp_path):
     base = {"base_url": "https://h"}
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
     assert DxrSourceOptions.from_options(base).fetch_options("q", "t").verify is True
     assert DxrSourceOptions.from_options({**base, "verify_ssl": "false"}).fetch_options("q", "t").verify is False
-    with_ca = DxrSourceOptions.from_options({**base, "ca_bundle": "/etc/ca.pem"})
-    assert with_ca.fetch_options("q", "t").verify == "/etc/ca.pem"
+    with_ca = DxrSourceOptions.from_options({**base, "ca_bundle": str(bundle)})
+    assert with_ca.fetch_options("q", "t").verify == str(bundle)
+    with pytest.raises(ValueError, match="ca_bundle"):
+        DxrSourceOptions.from_options({**base, "ca_bundle": str(tmp_path / "missing.pem")})
 
 
 def test_readers_resolve_the_token_from_the_environment_and_never_show_it(monkeypatch):
@@ -166,13 +170,13 @@ def test_readers_resolve_the_token_from_the_environment_and_never_show_it(monkey
 def test_missing_token_is_an_auth_error_naming_the_variable(monkeypatch):
     monkeypatch.delenv("DXR_NO_SUCH_TOKEN", raising=False)
     with pytest.raises(DxrAuthError) as caught:
-        DxrBatchReader({"base_url": "http://h", "token_env": "DXR_NO_SUCH_TOKEN"})
+        DxrBatchReader({"base_url": "https://h", "token_env": "DXR_NO_SUCH_TOKEN"})
     assert "DXR_NO_SUCH_TOKEN" in str(caught.value)
 
 
 def test_stream_reader_offsets(monkeypatch):
     monkeypatch.setenv("DXR_BEARER_TOKEN", "t")
-    reader = DxrStreamReader({"base_url": "http://h", "snapshot_interval_seconds": "3600", "queries": '["a","b"]'})
+    reader = DxrStreamReader({"base_url": "https://h", "snapshot_interval": "3600", "queries": '["a","b"]'})
     start = reader.initialOffset()
     end = reader.latestOffset(start, None)
     assert end["seq"] == 1
@@ -318,7 +322,7 @@ def snapshots(spark, path) -> dict[str, dict[str, int]]:
     out: dict[str, dict[str, int]] = {}
     try:
         rows = spark.read.parquet(path).groupBy("snapshot_id", "record_type").agg(F.count("*").alias("n")).collect()
-    except Exception as exc:  # noqa: BLE001 - no committed file yet
+    except Exception as exc:
         if "PATH_NOT_FOUND" in str(exc) or "UNABLE_TO_INFER_SCHEMA" in str(exc):
             return {}
         raise
@@ -334,19 +338,19 @@ def test_streaming_one_snapshot_per_due_trigger(dxr_spark, emu, tmp_path, split_
     path, checkpoint = str(tmp_path / "sink"), str(tmp_path / "checkpoint")
     expected = {RECORD_TYPE_FILE: sum(counts.values()), RECORD_TYPE_QUERY_SUMMARY: len(queries)}
 
-    run_stream(spark, emu, queries, path, checkpoint, snapshot_interval_seconds=86400)
+    run_stream(spark, emu, queries, path, checkpoint, snapshot_interval=86400)
     first = snapshots(spark, path)
     assert list(first.values()) == [expected]
     assert len(files_requests(emu)) == 2
 
     # Same checkpoint, interval not passed: nothing is fetched, nothing is added.
-    run_stream(spark, emu, queries, path, checkpoint, snapshot_interval_seconds=86400)
+    run_stream(spark, emu, queries, path, checkpoint, snapshot_interval=86400)
     assert snapshots(spark, path) == first
     assert len(files_requests(emu)) == 2
 
     # A forced snapshot: exactly one more.
     force = datetime.now(timezone.utc).isoformat()
-    run_stream(spark, emu, queries, path, checkpoint, snapshot_interval_seconds=86400, force_snapshot_after=force)
+    run_stream(spark, emu, queries, path, checkpoint, snapshot_interval=86400, force_snapshot_after=force)
     after = snapshots(spark, path)
     assert len(after) == 2 and all(v == expected for v in after.values())
     first_id, second_id = sorted(after)

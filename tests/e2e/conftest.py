@@ -11,10 +11,10 @@ from pathlib import Path
 import orjson
 import pytest
 
-from connectors.emulator.dxr_corpus import demo_records
-from connectors.emulator.dxr_server import DxrEmulator, FaultConfig
-from connectors.emulator.workspace_server import WorkspaceEmulator
-from connectors.emulator.workspace_tree import SyntheticWorkspace
+from file_records.emulators.dxr_corpus import demo_records
+from file_records.emulators.dxr_server import DxrEmulator, FaultConfig
+from file_records.emulators.workspace_server import WorkspaceEmulator
+from file_records.emulators.workspace_tree import SyntheticWorkspace
 
 TOKEN = "e2e-" + hashlib.sha256(b"file-records e2e").hexdigest()[:24]
 WORKSPACE_TOKEN = "dapi" + hashlib.sha256(b"file-records e2e workspace").hexdigest()[:32]
@@ -97,7 +97,7 @@ def two_runs(tmp_path_factory, emulator, workspace_emulator):
 
 def _valid_expected(corpus):
     """What the rules keep: the corpus minus the records built to break a drop rule."""
-    from connectors.emulator.dxr_corpus import DEMO_BAD_RECORD_IDS
+    from file_records.emulators.dxr_corpus import DEMO_BAD_RECORD_IDS
 
     bad_ids = set(DEMO_BAD_RECORD_IDS.values())
     return [r for r in corpus if r["fileId"] not in bad_ids or _only_warn_broken(r)]

@@ -7,9 +7,8 @@ from collections import defaultdict
 
 import pytest
 
-from connectors.emulator.dxr_corpus import DEMO_MALFORMED_LINES
-
-from tests.e2e.conftest import COUNTS_SQL, _cli, _query, _valid_expected
+from file_records.emulators.dxr_corpus import DEMO_MALFORMED_LINES
+from tests.e2e.conftest import _cli, _query, _valid_expected
 
 pytestmark = [pytest.mark.e2e, pytest.mark.spark]
 

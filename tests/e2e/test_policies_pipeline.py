@@ -15,9 +15,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from policies.evaluate import FLAG_COLUMNS
-from policies.export import FORMULA_TRIGGERS, read_csv_rows
-from policies.model import DESTRUCTIVE_ACTIONS, load_catalogue
+from file_records.policies.evaluate import FLAG_COLUMNS
+from file_records.policies.export import FORMULA_TRIGGERS, read_csv_rows
+from file_records.policies.model import DESTRUCTIVE_ACTIONS, load_catalogue
 from tests.e2e.conftest import _cli, _query
 
 pytestmark = [pytest.mark.e2e, pytest.mark.spark]

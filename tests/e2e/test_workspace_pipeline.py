@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.workspace.client import NOTEBOOK_SIZE_ESTIMATE_BYTES
+from file_records.connectors.workspace.client import NOTEBOOK_SIZE_ESTIMATE_BYTES
 from tests.e2e.conftest import _query
 
 pytestmark = [pytest.mark.e2e, pytest.mark.spark]

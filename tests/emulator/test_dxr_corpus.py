@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import orjson
 import pytest
 
-from connectors.emulator.dxr_corpus import (
+from file_records.emulators.dxr_corpus import (
     DATASOURCES,
     DEFAULT_NOW,
     DEMO_BAD_RECORD_IDS,

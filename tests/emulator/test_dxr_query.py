@@ -8,8 +8,8 @@ from datetime import datetime, timezone
 import orjson
 import pytest
 
-from connectors.emulator.dxr_corpus import DATASOURCES, generate_lines
-from connectors.emulator.dxr_query import QuerySyntaxError, is_match_all, parse_query
+from file_records.emulators.dxr_corpus import DATASOURCES, generate_lines
+from file_records.emulators.dxr_query import QuerySyntaxError, is_match_all, parse_query
 
 NOW = datetime(2026, 11, 1, tzinfo=timezone.utc)
 

@@ -13,7 +13,7 @@ import orjson
 import pytest
 import requests
 
-from connectors.emulator.dxr_corpus import (
+from file_records.emulators.dxr_corpus import (
     DEMO_MALFORMED_LINES,
     demo_records,
     generate_lines,
@@ -21,7 +21,7 @@ from connectors.emulator.dxr_corpus import (
     iter_lines,
     render_lines,
 )
-from connectors.emulator.dxr_server import DxrEmulator, FaultConfig
+from file_records.emulators.dxr_server import DxrEmulator, FaultConfig
 
 TOKEN = "test-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -516,7 +516,7 @@ def test_cli_serves_and_never_prints_token():
         [
             sys.executable,
             "-m",
-            "connectors.emulator.dxr_server",
+            "file_records.emulators.dxr_server",
             "--port",
             "0",
             "--records",

@@ -10,8 +10,9 @@ import pytest
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-import expectations.decorators as decorators
-from expectations.engine import (
+import file_records.expectations.decorators as decorators
+from file_records import datasets
+from file_records.expectations.engine import (
     FAILED_RULES_COLUMN,
     METRICS_COLUMNS,
     apply_rules,
@@ -21,7 +22,7 @@ from expectations.engine import (
     rule_passed,
     with_rule_results,
 )
-from expectations.rules import ExpectationConfigError, Rule, load_rules
+from file_records.expectations.rules import ExpectationConfigError, Rule, load_rules
 
 UTC = dt.timezone.utc
 NOW = dt.datetime.now(UTC).replace(microsecond=0)
@@ -35,58 +36,60 @@ ENTITLEMENT = T.StructType(
         T.StructField("email", T.StringType()),
     ]
 )
-FILE_RECORDS_SCHEMA = T.StructType(
-    [
-        T.StructField("source_system", T.StringType()),
-        T.StructField("file_id", T.StringType()),
-        T.StructField("file_name", T.StringType()),
-        T.StructField("path", T.StringType()),
-        T.StructField("size", T.LongType()),
-        T.StructField("mime_type", T.StringType()),
-        T.StructField("created_at", T.TimestampType()),
-        T.StructField("last_modified_at", T.TimestampType()),
-        T.StructField("content_sha256", T.StringType()),
-        T.StructField("scan_depth", T.StringType()),
-        T.StructField("metadata_extraction_status", T.StringType()),
-        T.StructField("datasource_id", T.StringType()),
-        T.StructField("datasource_name", T.StringType()),
-        T.StructField("connector_type", T.StringType()),
-        T.StructField("labels", T.ArrayType(T.StringType())),
-        T.StructField("label_ids", T.ArrayType(T.StringType())),
-        T.StructField("dlp_labels", T.ArrayType(T.StringType())),
-        T.StructField("annotator_names", T.ArrayType(T.StringType())),
-        T.StructField("entitlements", T.ArrayType(ENTITLEMENT)),
-        T.StructField("owner_name", T.StringType()),
-        T.StructField("owner_email", T.StringType()),
-        T.StructField("created_by_email", T.StringType()),
-        T.StructField("modified_by_email", T.StringType()),
-        T.StructField("raw_json", T.StringType()),
-        T.StructField("parse_error", T.StringType()),
-        T.StructField("source_query", T.StringType()),
-        T.StructField("snapshot_id", T.StringType()),
-        T.StructField("ingestion_date", T.DateType()),
-        T.StructField("ingested_at", T.TimestampType()),
-    ]
-)
-WORKSPACE_SCHEMA = T.StructType(
-    [
-        T.StructField("username", T.StringType()),
-        T.StructField("active", T.BooleanType()),
-        T.StructField("source", T.StringType()),
-        T.StructField("path", T.StringType()),
-        T.StructField("object_type", T.StringType()),
-        T.StructField("language", T.StringType()),
-        T.StructField("size", T.LongType()),
-        T.StructField("size_is_exact", T.BooleanType()),
-        T.StructField("size_estimated", T.BooleanType()),
-        T.StructField("modified_at", T.TimestampType()),
-        T.StructField("object_id", T.LongType()),
-        T.StructField("scan_id", T.StringType()),
-        T.StructField("ingestion_date", T.DateType()),
-        T.StructField("ingested_at", T.TimestampType()),
-    ]
-)
-SCHEMAS = {"silver_file_records": FILE_RECORDS_SCHEMA, "silver_workspace_files": WORKSPACE_SCHEMA}
+# Spark types of the candidate columns; the column names and their order come from the registry.
+COLUMN_TYPES: dict[str, T.DataType] = {
+    # silver_file_records
+    "source_system": T.StringType(),
+    "file_id": T.StringType(),
+    "file_name": T.StringType(),
+    "path": T.StringType(),
+    "size": T.LongType(),
+    "mime_type": T.StringType(),
+    "created_at": T.TimestampType(),
+    "last_modified_at": T.TimestampType(),
+    "content_sha256": T.StringType(),
+    "scan_depth": T.StringType(),
+    "metadata_extraction_status": T.StringType(),
+    "datasource_id": T.StringType(),
+    "datasource_name": T.StringType(),
+    "connector_type": T.StringType(),
+    "labels": T.ArrayType(T.StringType()),
+    "label_ids": T.ArrayType(T.StringType()),
+    "dlp_labels": T.ArrayType(T.StringType()),
+    "annotator_names": T.ArrayType(T.StringType()),
+    "entitlements": T.ArrayType(ENTITLEMENT),
+    "owner_name": T.StringType(),
+    "owner_email": T.StringType(),
+    "created_by_email": T.StringType(),
+    "modified_by_email": T.StringType(),
+    "raw_json": T.StringType(),
+    "parse_error": T.StringType(),
+    "source_query": T.StringType(),
+    "snapshot_id": T.StringType(),
+    "ingestion_date": T.DateType(),
+    "ingested_at": T.TimestampType(),
+    # silver_workspace_files (path, size, ingestion_date, ingested_at as above)
+    "username": T.StringType(),
+    "active": T.BooleanType(),
+    "source": T.StringType(),
+    "object_type": T.StringType(),
+    "language": T.StringType(),
+    "size_is_exact": T.BooleanType(),
+    "size_estimated": T.BooleanType(),
+    "modified_at": T.TimestampType(),
+    "object_id": T.LongType(),
+    "scan_id": T.StringType(),
+}
+
+
+def _schema(dataset: str) -> T.StructType:
+    """What the rules see: the dataset's candidate columns (``file_records.datasets``), typed."""
+    return T.StructType(
+        [T.StructField(name, COLUMN_TYPES[name]) for name in datasets.dataset(dataset).candidate_columns]
+    )
+
+
+SCHEMAS = {name: _schema(name) for name in datasets.DATASETS}
 
 DAY1 = dt.date(2024, 3, 1)
 DAY2 = dt.date(2024, 3, 2)
@@ -269,7 +272,7 @@ def case_results(spark):
         df = frame(spark, dataset, rows).withColumn("_case", F.monotonically_increasing_id())
         df = with_rule_results(df, load_rules(dataset))
         collected = df.select(FAILED_RULES_COLUMN).collect()
-        for (i, _), row in zip(indexed, collected):
+        for (i, _), row in zip(indexed, collected, strict=True):
             results[(dataset, i)] = set(row[FAILED_RULES_COLUMN])
     return results
 
@@ -368,10 +371,18 @@ def test_fail_rule_checked_on_rows_a_drop_rule_removes(spark):
 def test_fail_rule_default_key_and_passing_data(spark):
     df = frame(spark, "silver_workspace_files", [workspace_file(size=-1)])
     rules = [rule("size_ok", "size >= 0", "fail", dataset="silver_workspace_files")]
-    with pytest.raises(Exception, match=f"path=/Users/{USER}/project/etl.py"):
+    # the registry's key of silver_workspace_files is (source, path)
+    with pytest.raises(Exception, match=f"source=workspace, path=/Users/{USER}/project/etl.py"):
         apply_rules(df, rules).collect()
     ok = frame(spark, "silver_workspace_files", [workspace_file()])
     assert apply_rules(ok, rules).count() == 1
+
+
+def test_fail_rule_with_several_key_columns(spark):
+    df = frame(spark, "silver_file_records", [file_record(file_id="bad-2", path=None, size=-1)])
+    rules = [rule("size_ok", "size >= 0", "fail")]
+    with pytest.raises(Exception, match="file_id=bad-2, path=NULL"):
+        apply_rules(df, rules, key_column=("file_id", "path")).collect()
 
 
 def test_fail_rule_without_key_shows_row(spark):

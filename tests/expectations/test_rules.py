@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from expectations.rules import (
+from file_records.datasets import DATASETS
+from file_records.expectations.rules import (
     ACTIONS,
     KNOWN_DATASETS,
     RULES_DIR,
@@ -61,7 +62,7 @@ GOOD = """\
 
 def test_shipped_rules_load_with_expected_names_and_actions():
     rules = load_all()
-    assert set(rules) == set(EXPECTED) == set(KNOWN_DATASETS)
+    assert set(rules) == set(EXPECTED) == set(KNOWN_DATASETS) == set(DATASETS)  # the registry's datasets
     for dataset, expected in EXPECTED.items():
         got = {r.name: r.action for r in rules[dataset]}
         assert got == expected

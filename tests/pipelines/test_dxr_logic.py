@@ -6,8 +6,8 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from connectors.dxr.schema import COLUMN_NAMES, DXR_SPARK_SCHEMA
-from pipelines.logic import dxr
+from file_records.connectors.dxr.schema import COLUMN_NAMES, DXR_SPARK_SCHEMA
+from file_records.pipelines.logic import dxr
 
 pytestmark = pytest.mark.spark
 

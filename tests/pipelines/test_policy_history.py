@@ -6,13 +6,13 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from connectors.dxr.schema import COLUMN_NAMES, DXR_SPARK_SCHEMA
-from connectors.workspace.source import WORKSPACE_SPARK_SCHEMA
-from expectations.rules import load_rules
-from pipelines.logic import dxr, policy_history, workspace
-from policies.evaluate import policy_flags
-from policies.model import load_catalogue
-from policies.unified import unified_files
+from file_records.connectors.dxr.schema import COLUMN_NAMES, DXR_SPARK_SCHEMA
+from file_records.connectors.workspace.source import WORKSPACE_SPARK_SCHEMA
+from file_records.expectations.rules import load_rules
+from file_records.pipelines.logic import dxr, policy_history, workspace
+from file_records.policies.evaluate import policy_flags
+from file_records.policies.model import load_catalogue
+from file_records.policies.unified import unified_files
 
 pytestmark = pytest.mark.spark
 
@@ -133,7 +133,7 @@ def test_newest_run_of_the_summary_is_what_the_flags_table_holds(spark, bronzes)
     row agree policy by policy."""
     dxr_bronze, ws_bronze = bronzes
     dxr_rules, ws_rules = load_rules("silver_file_records"), load_rules("silver_workspace_files")
-    from expectations import engine
+    from file_records.expectations import engine
 
     silver_dxr = engine.apply_rules(dxr.file_record_candidates(dxr_bronze), dxr_rules).select(*dxr.SILVER_COLUMNS)
     silver_ws = engine.apply_rules(workspace.workspace_file_candidates(ws_bronze), ws_rules)
@@ -153,8 +153,8 @@ def test_newest_run_of_the_summary_is_what_the_flags_table_holds(spark, bronzes)
 
 @pytest.mark.parametrize("value", ["0", "-3", "ninety", "1.5"])
 def test_history_days_setting_must_be_a_positive_whole_number(value):
-    from file_records import pipeline_conf
+    from file_records.pipelines import conf as pipeline_conf
 
     with pytest.raises(ValueError, match="file_records.policies.history_days"):
-        pipeline_conf.policy_history_days(lambda key, default=None: value)
-    assert pipeline_conf.policy_history_days(lambda key, default=None: default) == 90
+        pipeline_conf.options(lambda key, default=None: value if key.endswith("history_days") else default, "policies")
+    assert pipeline_conf.options(lambda key, default=None: default, "policies").history_days == 90

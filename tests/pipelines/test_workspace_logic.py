@@ -6,8 +6,8 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from connectors.workspace.source import WORKSPACE_SPARK_SCHEMA
-from pipelines.logic import workspace
+from file_records.connectors.workspace.source import WORKSPACE_SPARK_SCHEMA
+from file_records.pipelines.logic import workspace
 
 pytestmark = pytest.mark.spark
 

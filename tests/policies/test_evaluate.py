@@ -6,9 +6,16 @@ import datetime as dt
 
 import pytest
 
-from policies.evaluate import FLAG_COLUMNS, SUMMARY_COLUMNS, check_sql, policy_flags, policy_summary, read_holds
-from policies.model import DEFAULT_HOLDS, PolicyConfigError, load_catalogue, parse_catalogue
-from policies.unified import UNIFIED_COLUMNS, unified_files
+from file_records.policies.evaluate import (
+    FLAG_COLUMNS,
+    SUMMARY_COLUMNS,
+    check_sql,
+    policy_flags,
+    policy_summary,
+    read_holds,
+)
+from file_records.policies.model import DEFAULT_HOLDS, PolicyConfigError, load_catalogue, parse_catalogue
+from file_records.policies.unified import UNIFIED_COLUMNS, unified_files
 
 AS_OF = dt.date(2026, 3, 1)
 H1 = "a" * 64  # duplicated content, keeper dup-keeper

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 
 import orjson
 import pytest
 
-from policies.export import (
+from file_records.errors import UsageError
+from file_records.policies.export import (
     export_flags,
     export_rows,
+    export_table,
     filter_flags,
     neutralise_cell,
     read_csv_rows,
@@ -77,11 +80,16 @@ def test_export_rows_json_and_errors(tmp_path):
     out = tmp_path / "out.json"
     assert export_rows(rows, "json", out) == 1
     assert orjson.loads(out.read_bytes()) == [{"path": "=x", "size": 1, "when": "2026-03-01"}]
+    stream = io.StringIO()  # what the command passes for --out -
+    assert export_rows(rows, "json", stream) == 1
+    assert orjson.loads(stream.getvalue()) == [{"path": "=x", "size": 1, "when": "2026-03-01"}]
     assert export_rows([], "json", tmp_path / "empty.json") == 0
     assert orjson.loads((tmp_path / "empty.json").read_bytes()) == []
     assert export_rows([], "csv", tmp_path / "empty.csv", columns=["a", "b"]) == 0
     assert (tmp_path / "empty.csv").read_bytes() == b"a,b\r\n"
     with pytest.raises(ValueError):
+        export_rows(rows, "xlsx", tmp_path / "x.xlsx")
+    with pytest.raises(UsageError):  # a ValueError and a UsageError: the CLI reports it in one line
         export_rows(rows, "xlsx", tmp_path / "x.xlsx")
 
     def boom():
@@ -137,9 +145,7 @@ def test_export_flags_end_to_end(flags_df, spark, tmp_path):
     assert only["reason"] == "-gone" and only["detected_on"] == "2026-03-01"
 
 
-def test_export_main(flags_df, spark, tmp_path, capsys):
-    from policies.export import main
-
+def test_export_table(flags_df, spark, tmp_path):
     files = spark.createDataFrame(
         [("dxr", "f1", "a" * 64, "Legal SP", "a.docx")],
         "source_system string, file_id string, content_sha256 string, datasource_name string, file_name string")
@@ -151,15 +157,20 @@ def test_export_main(flags_df, spark, tmp_path, capsys):
         return tables[name]
 
     out = tmp_path / "dup.csv"
-    assert main(["cat.sch.gold_policy_flags", "--policy", "duplicate", "--format", "csv", "--out", str(out)],
-                read_table) == 0
+    result = export_table(read_table, "cat.sch.gold_policy_flags", out, "csv", policy=["duplicate"])
+    assert (result.rows, result.out, result.plan_columns, result.warnings) == (2, str(out), True, [])
     header, rows = read_csv_rows(out)
     assert "content_sha256" in header and {r["file_id"] for r in rows} == {"f1", "f2"}
-    assert main(["cat.sch.nope", "--out", str(out)], read_table) == 2
-    assert "not found" in capsys.readouterr().err
-    assert main(["cat.sch.gold_policy_flags", "--format", "xml", "--out", str(out)], read_table) == 2
+    with pytest.raises(LookupError, match="not found"):
+        export_table(read_table, "cat.sch.nope", out)
+    with pytest.raises(UsageError):
+        export_table(read_table, "cat.sch.gold_policy_flags", out, "xml")
     # without silver_all_files the flags still export, with a warning
     del tables["cat.sch.silver_all_files"]
-    assert main(["cat.sch.gold_policy_flags", "--out", str(out)], read_table) == 0
-    assert "--allow-unhashed" in capsys.readouterr().err
+    result = export_table(read_table, "cat.sch.gold_policy_flags", out)
+    assert result.rows == 4 and not result.plan_columns
+    assert "--allow-unhashed" in result.warnings[0]
     assert "content_sha256" not in read_csv_rows(out)[0]
+    # ... unless the files table was named explicitly
+    with pytest.raises(LookupError):
+        export_table(read_table, "cat.sch.gold_policy_flags", out, files_table="cat.sch.silver_all_files")

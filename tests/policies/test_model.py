@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from policies.model import (
+from file_records.policies.model import (
     DEFAULT_CATALOGUE,
     PolicyConfigError,
     load_catalogue,

@@ -13,7 +13,7 @@ EVIL_PATH = '/Shared/<script>alert("x")</script>&co.pdf'
 def _series(dates, totals, failed):
     return [
         {"date": d, "passed": t - f, "failed": f, "failure_rate": (f / t) if t else 0.0}
-        for d, t, f in zip(dates, totals, failed)
+        for d, t, f in zip(dates, totals, failed, strict=True)
     ]
 
 

@@ -262,3 +262,48 @@ def test_collect_report_data_with_no_tables(spark, tmp_path, monkeypatch):
     data = report_data.collect_report_data(spark)
     assert data["tables"] == {} and data["freshness"] == [] and data["rules"] == [] and data["headline"] == {}
     assert "No tables yet" in render_report(data)
+
+
+@pytest.mark.spark
+def test_workspace_examples_use_the_registry_key(spark, tmp_path, monkeypatch):
+    """Workspace rows are identified by (source, path), as in file_records.datasets: the example key is
+    '<source>:<path>' (silver_all_files' file_id), not the object id DBFS rows do not have."""
+    import file_records.report.data as report_data
+    from file_records.datasets import SILVER_WORKSPACE_FILES, WORKSPACE
+
+    name = f"report_ws_{datetime.now().strftime('%H%M%S%f')}"
+    spark.sql(f"CREATE DATABASE {name} LOCATION '{tmp_path.as_uri()}'")
+    monkeypatch.setattr(report_data, "DATABASE", name)
+    try:
+        day, t = date(2025, 3, 2), datetime(2025, 3, 2, 8, 0, tzinfo=timezone.utc)
+        spark.createDataFrame(
+            [("object", "scan-1", day, t)] * 3 + [("status", "scan-1", day, t)],
+            f"record_type string, {WORKSPACE.run_column} string, ingestion_date date, ingested_at timestamp",
+        ).write.saveAsTable(f"{name}.{WORKSPACE.bronze}")
+        spark.createDataFrame(
+            [("bob", "dbfs", "/Users/alice@example.com/x.csv", None, 5, ["user_is_email", "path_under_home"], t),
+             ("carol@example.com", "workspace", "/Users/alice@example.com/nb", 7, 9, ["path_under_home"], t)],
+            "username string, source string, path string, object_id bigint, size bigint, failed_rules array<string>, "
+            "quarantined_at timestamp",
+        ).write.saveAsTable(f"{name}.{SILVER_WORKSPACE_FILES.quarantine}")
+        spark.createDataFrame(
+            [(SILVER_WORKSPACE_FILES.name, "path_under_home", "drop", day, 1, 2, 2 / 3)],
+            "dataset string, rule string, action string, ingestion_date date, passed bigint, failed bigint, "
+            "failure_rate double",
+        ).write.saveAsTable(f"{name}.gold_expectation_metrics")
+        data = report_data.collect_report_data(spark)
+    finally:
+        spark.sql(f"DROP DATABASE {name} CASCADE")
+    (fresh,) = data["freshness"]
+    assert (fresh["source"], fresh["table"], fresh["latest_id"], fresh["items"]) == ("workspace", WORKSPACE.bronze, "scan-1", 3)
+    assert data["headline"]["workspace_quarantined"] == 2
+    (worst,) = data["worst_rules"]
+    assert worst["quarantined"] == 2
+    # fewest broken rules first, then by key
+    assert [x["key"] for x in worst["examples"]] == [
+        "workspace:/Users/alice@example.com/nb",
+        "dbfs:/Users/alice@example.com/x.csv",
+    ]
+    text = render_report(data)
+    assert f"<code>{SILVER_WORKSPACE_FILES.quarantine}</code>" in text
+    assert "Workspace files (silver_workspace_files)" in text

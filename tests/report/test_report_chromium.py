@@ -44,7 +44,7 @@ def test_charts_rendered_with_a_size(dom):
         assert float(chart["data-rendered-height"]) > 50, key
         bars = dom.bars[key]
         assert len(bars) == len(expected[key]["series"])
-        for bar, point in zip(bars, expected[key]["series"]):
+        for bar, point in zip(bars, expected[key]["series"], strict=True):
             assert float(bar["data-rendered-width"]) > 0 and float(bar["data-rendered-height"]) > 0
             assert (int(bar["data-failed"]), int(bar["data-passed"])) == (point["failed"], point["passed"])
             if point["failed"]:

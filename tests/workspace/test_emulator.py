@@ -7,12 +7,12 @@ import time
 import pytest
 import requests
 
-from connectors.emulator.workspace_server import (
+from file_records.emulators.workspace_server import (
     DBFS_LIST,
     WS_LIST,
     WorkspaceEmulator,
 )
-from connectors.emulator.workspace_tree import SyntheticWorkspace
+from file_records.emulators.workspace_tree import SyntheticWorkspace
 
 TOKEN = "test-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

@@ -8,9 +8,7 @@ import time
 
 import pytest
 
-from connectors.emulator.workspace_server import WS_LIST, WorkspaceEmulator
-from connectors.emulator.workspace_tree import SyntheticWorkspace
-from connectors.workspace import (
+from file_records.connectors.workspace import (
     NOTEBOOK_SIZE_ESTIMATE_BYTES,
     ObjectRow,
     RateLimiter,
@@ -21,7 +19,9 @@ from connectors.workspace import (
     WorkspaceHttp,
     scan_users,
 )
-from connectors.workspace.client import ApiError, parse_root
+from file_records.connectors.workspace.client import ApiError, parse_root
+from file_records.emulators.workspace_server import WS_LIST, WorkspaceEmulator
+from file_records.emulators.workspace_tree import SyntheticWorkspace
 
 TOKEN = "test-token"
 FAST = dict(max_requests_per_second=None, backoff_base_seconds=0.01, backoff_cap_seconds=0.05)

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.emulator.workspace_server import SCIM_USERS, WorkspaceEmulator
-from connectors.emulator.workspace_tree import SyntheticWorkspace
-from connectors.workspace import (
+from file_records.connectors.workspace import (
     ApiError,
     RateLimiter,
     ScanConfig,
@@ -17,7 +15,9 @@ from connectors.workspace import (
     load_users_file,
     write_users_csv,
 )
-from connectors.workspace.users import parse_users_text
+from file_records.connectors.workspace.users import parse_users_text
+from file_records.emulators.workspace_server import SCIM_USERS, WorkspaceEmulator
+from file_records.emulators.workspace_tree import SyntheticWorkspace
 
 TOKEN = "test-token"
 FAST = ScanConfig(max_requests_per_second=None, backoff_base_seconds=0.01, backoff_cap_seconds=0.05)

@@ -1,8 +1,8 @@
 """Local HTTP emulator of the Databricks REST endpoints the workspace inventory uses.
 
-Serves a :class:`~connectors.emulator.workspace_tree.SyntheticWorkspace` on 127.0.0.1 (a real
+Serves a :class:`~file_records.emulators.workspace_tree.SyntheticWorkspace` on 127.0.0.1 (a real
 ``ThreadingHTTPServer`` in a daemon thread, HTTP/1.1 keep-alive), with the shapes of
-``/work/shared/docs/databricks-workspace-api.md``:
+``docs/workspace-api.md``:
 
 =================================================== ===========================================
 ``GET /api/2.0/preview/scim/v2/Users``               SCIM ListResponse; ``startIndex`` (1-based),
@@ -44,8 +44,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import orjson
 
-from connectors.emulator.background import BackgroundServer, EmulatorHTTPServer
-from connectors.emulator.workspace_tree import FsEntry, SyntheticWorkspace, WsObject
+from file_records.emulators.background import BackgroundServer, EmulatorHTTPServer
+from file_records.emulators.workspace_model import FsEntry, WsObject
+from file_records.emulators.workspace_tree import SyntheticWorkspace
 
 __all__ = ["WorkspaceEmulator", "TokenBucket"]
 
@@ -483,10 +484,10 @@ def _make_handler(emulator: WorkspaceEmulator):
             self.end_headers()
             self.wfile.write(data)
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             self._serve("GET")
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             self._serve("POST")
 
     return Handler

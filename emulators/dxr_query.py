@@ -1,6 +1,6 @@
 """Parser and evaluator for the subset of the Data X-Ray query language (``q`` of ``GET /api/v1/files``).
 
-Grammar (see ``dxr-api.md`` §2.4)::
+Grammar (the query language of ``docs/dxr-api.md`` §2.5)::
 
     query     := or_expr EOF
     or_expr   := and_expr ("OR" and_expr)*
@@ -77,9 +77,7 @@ def is_match_all(q: str | None) -> bool:
     return q is not None and _MATCH_ALL_RE.fullmatch(q) is not None
 
 
-# ------------------------------------------------------------------------------------------------------------
-# Value access
-# ------------------------------------------------------------------------------------------------------------
+# -- Value access -----------------------------------------------------------------------------------------
 
 
 def _make_getter(parts: tuple[str, ...]) -> Callable[[object], list]:
@@ -134,10 +132,8 @@ def _scalar_text(v) -> str | None:
     return None
 
 
-# ------------------------------------------------------------------------------------------------------------
-# AST nodes: each compiles to a closure obj -> bool and can report literals any match must contain
-# (prefilter).
-# ------------------------------------------------------------------------------------------------------------
+# -- AST nodes: each compiles to a closure obj -> bool and can report the literals every match
+# must contain (for the prefilter).
 
 
 class _Node:
@@ -328,9 +324,7 @@ class Predicate:
         return f"Predicate({self.query!r})"
 
 
-# ------------------------------------------------------------------------------------------------------------
-# Parser (scannerless recursive descent; positions are 0-based columns as in ANTLR messages)
-# ------------------------------------------------------------------------------------------------------------
+# -- Parser (scannerless recursive descent; positions are 0-based columns as in ANTLR messages) ----------
 
 
 def _add_months(d: datetime, months: int) -> datetime:

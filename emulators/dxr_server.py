@@ -3,7 +3,7 @@
 Endpoints (all ``GET``, all need ``Authorization: Bearer <token>``):
 
 * ``/api/v1/files?q=...`` -> ``200`` ``application/jsonlines`` (chunked), one JSON object per line, each
-  ending in ``\\n``. Query language: :mod:`connectors.emulator.dxr_query`.
+  ending in ``\\n``. Query language: :mod:`file_records.emulators.dxr_query`.
 * ``/api/v1/classifications`` -> ``{"status":"ok","data":[...]}`` with one ``LABEL`` entry per label in the
   corpus.
 * anything else -> ``404``.
@@ -13,17 +13,19 @@ Order of checks for ``/api/v1/files``: bearer token (401 missing/wrong, 403 with
 ``q`` (400 ``Insufficient parameters`` or match-all) -> query parse (400, plain-text ANTLR-style message) ->
 504 rule -> streaming with truncation / reset / stall / malformed lines / per-chunk latency.
 
-The corpus is held as one buffer (every line newline-terminated) plus an offsets array; the match-all
-query ``fileName:"*"`` streams zero-copy ~1 MiB slices of it without parsing. Other queries decode lines
-lazily with orjson, and the list of matching line indexes is cached per query string.
+The contract it follows is ``docs/dxr-api.md``. Modules: the fault switches and the request log are in
+:mod:`~file_records.emulators.dxr_faults`; the corpus buffer, query evaluation and chunk writing in
+:mod:`~file_records.emulators.dxr_store` (the match-all query ``fileName:"*"`` streams zero-copy ~1 MiB
+slices of the buffer without parsing; other queries decode lines lazily with orjson); this module holds
+the HTTP handling, the per-query cache of matching line indexes and the command line.
 
-CLI: ``python -m connectors.emulator.dxr_server --records 100000 --port 8765`` (see :func:`main`).
+CLI: ``python -m file_records.emulators.dxr_server --records 100000 --port 8765`` (see :func:`main`); the
+command ``file-records emulate`` uses :func:`add_arguments` and :func:`serve`.
 """
 
 from __future__ import annotations
 
 import argparse
-import bisect
 import hmac
 import os
 import random
@@ -33,8 +35,7 @@ import sys
 import threading
 import time
 from array import array
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
@@ -42,16 +43,23 @@ from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
-from connectors.emulator.background import BackgroundServer, EmulatorHTTPServer
-from connectors.emulator.dxr_corpus import (
+from file_records.emulators.background import BackgroundServer, EmulatorHTTPServer
+from file_records.emulators.dxr_corpus import (
     DEMO_MALFORMED_LINES,
-    collect_labels,
     demo_records,
-    generate_records,
     iter_lines,
     label_classifications,
 )
-from connectors.emulator.dxr_query import QuerySyntaxError, is_match_all, parse_query
+from file_records.emulators.dxr_faults import FaultConfig, RequestLog, RequestRecord
+from file_records.emulators.dxr_query import QuerySyntaxError, is_match_all, parse_query
+from file_records.emulators.dxr_store import (
+    Corpus,
+    build_corpus,
+    corpus_labels,
+    evaluate,
+    write_chunk,
+    write_rows,
+)
 
 __all__ = [
     "FaultConfig",
@@ -60,7 +68,9 @@ __all__ = [
     "DxrEmulator",
     "FORBIDDEN_TOKEN",
     "MATCH_ALL_QUERY",
+    "add_arguments",
     "main",
+    "serve",
 ]
 
 FORBIDDEN_TOKEN = "forbidden-token"
@@ -69,162 +79,6 @@ FILES_PATH = "/api/v1/files"
 CLASSIFICATIONS_PATH = "/api/v1/classifications"
 
 _CACHE_MAX_ENTRIES = 64
-
-
-@dataclass
-class FaultConfig:
-    """Switchable misbehaviour of ``/api/v1/files``. Mutable at runtime (``emu.faults.x = ...``).
-
-    "first N" counters start at zero when the emulator starts and whenever a new ``FaultConfig`` is assigned
-    to :attr:`DxrEmulator.faults` (or :meth:`DxrEmulator.reset_fault_counters` is called). ``*_times``
-    counters count only responses where the fault actually fired (a response shorter than the threshold is
-    neither truncated, reset nor stalled and does not use up a ``*_times`` slot).
-    """
-
-    latency_ms_per_chunk: float = 0.0  #: sleep before every body chunk
-    fail_first_n: int = 0  #: answer the first N (authorised) requests with ``status_for_failures``
-    status_for_failures: int = 503
-    rate_limit_first_n: int = 0  #: first N (authorised) requests get 429 + ``Retry-After``
-    retry_after_seconds: float = 1.0  #: sent as an integer if whole, else as a decimal string
-    #: a match-all query over a corpus larger than this -> 504 with an empty body
-    gateway_timeout_match_all_over: int | None = None
-    #: N rows, then the first half of row N+1, then a clean end of the chunked body (status 200)
-    truncate_after_rows: int | None = None
-    truncate_times: int = -1  #: -1 = every response; K = only the first K truncations
-    reset_after_rows: int | None = None  #: N rows, then the socket is closed without a chunk terminator
-    reset_times: int = -1
-    reset_with_rst: bool = False  #: False: close with FIN ("premature EOF"); True: TCP RST (SO_LINGER 0)
-    stall_after_rows: int | None = None  #: N rows, then no bytes for ``stall_seconds``, then the rest
-    stall_seconds: float = 0.0
-    stall_times: int = -1
-    #: after every N rows one line of DEMO_MALFORMED_LINES (never as the last line)
-    malformed_every: int | None = None
-    missing_q: str = "error"  #: "error" -> 400 ``Insufficient parameters``; "match_all"
-    shuffle: bool = False  #: unspecified row order: shuffled, seeded by the files-request sequence number
-    chunk_bytes: int = 1 << 20  #: target size of one HTTP chunk
-
-    def __post_init__(self):
-        if self.missing_q not in ("error", "match_all"):
-            raise ValueError("missing_q must be 'error' or 'match_all'")
-
-
-@dataclass
-class RequestRecord:
-    """One received request. ``status``/``rows``/``outcome`` are filled in while it is answered."""
-
-    path: str
-    q: str | None
-    auth_ok: bool
-    method: str = "GET"
-    status: int | None = None
-    rows: int | None = None  #: data rows written (malformed lines and truncated fragments not counted)
-    outcome: str | None = None  #: complete | truncated | reset | client_disconnected | error
-    at: float = field(default_factory=time.time)
-
-
-class RequestLog:
-    """Thread-safe, list-like log of :class:`RequestRecord`."""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._items: list[RequestRecord] = []
-
-    def append(self, rec: RequestRecord) -> None:
-        with self._lock:
-            self._items.append(rec)
-
-    def snapshot(self) -> list[RequestRecord]:
-        with self._lock:
-            return list(self._items)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-    def count(self, path: str | None = None) -> int:
-        with self._lock:
-            return sum(1 for r in self._items if path is None or r.path == path)
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._items)
-
-    def __iter__(self) -> Iterator[RequestRecord]:
-        return iter(self.snapshot())
-
-    def __getitem__(self, i):
-        with self._lock:
-            return self._items[i]
-
-    def __repr__(self) -> str:
-        return f"RequestLog({self.snapshot()!r})"
-
-
-class _Corpus:
-    """Immutable rendered corpus: blob of newline-terminated lines + offsets (len n+1)."""
-
-    __slots__ = ("blob", "offs", "n", "labels", "trusted")
-
-    def __init__(self, blob: bytearray, offs: array, labels: dict[str, str] | None, trusted: bool):
-        self.blob = blob
-        self.offs = offs
-        self.n = len(offs) - 1
-        self.labels = labels  # name -> id, or None if unknown yet (lines given)
-        self.trusted = trusted  # lines rendered by orjson here (allows the byte-level prefilter)
-
-    def line(self, i: int) -> bytes:
-        return bytes(self.blob[self.offs[i] : self.offs[i + 1]])
-
-
-def _build_corpus(records: Iterable[dict] | None, lines: Iterable[bytes] | None) -> _Corpus:
-    """Render once into one buffer (each line + ``\\n``) and an offsets array; no per-line objects kept."""
-    if records is not None and lines is not None:
-        raise ValueError("pass either records or lines, not both")
-    buf = bytearray()
-    offs = array("q", [0])
-    add_off = offs.append
-    labels: dict[str, str] | None
-    if lines is None:
-        if records is None:
-            records = generate_records(1000)  # default corpus: 1000 records, seed 7
-        dumps = orjson.dumps
-        labels = {}
-        for r in records:
-            buf += dumps(r)
-            buf += b"\n"
-            add_off(len(buf))
-            collect_labels(r, labels)
-        trusted = True
-    else:
-        trusted = bool(getattr(lines, "orjson_rendered", False))
-        for ln in lines:
-            if isinstance(ln, str):
-                ln = ln.encode("utf-8")
-            if ln.endswith(b"\n"):
-                ln = ln.rstrip(b"\r\n")
-            if b"\n" in ln:
-                raise ValueError("a line must not contain a newline")
-            buf += ln
-            buf += b"\n"
-            add_off(len(buf))
-        labels = getattr(lines, "labels", None)  # RenderedLines / LineStream know their labels
-        labels = dict(labels) if labels is not None else None
-    return _Corpus(buf, offs, labels, trusted)
-
-
-def _prefilter_literals(pred) -> list[str]:
-    """Lower-cased ASCII literals that every matching line must contain (after lower-casing the line).
-
-    Sound for orjson-rendered lines only: a matching value ``v`` satisfies ``lower(v) ⊇ lower(literal)``,
-    ``v`` appears verbatim in the line (orjson escapes only ``"``, ``\\`` and control characters, which the
-    literals exclude), and ``str.lower`` works per character, so ``lower(line) ⊇ lower(literal)``.
-    """
-    out = set()
-    for lit in pred.required_literals():
-        if lit and lit.isascii() and lit.isprintable() and '"' not in lit and "\\" not in lit:
-            out.add(lit.lower())
-    # longest first: usually the most selective test
-    return sorted(out, key=len, reverse=True)
 
 
 class _Server(EmulatorHTTPServer):
@@ -238,10 +92,10 @@ class _Handler(BaseHTTPRequestHandler):
     def version_string(self) -> str:
         return self.server_version
 
-    def log_message(self, format, *args):  # noqa: A002 - silence default stderr logging
+    def log_message(self, format, *args):
         pass
 
-    def do_GET(self):  # noqa: N802
+    def do_GET(self):
         self.server.emulator._handle(self)  # type: ignore[attr-defined]
 
 
@@ -279,14 +133,14 @@ class DxrEmulator(BackgroundServer):
         self._cache_lock = threading.Lock()
         self._eval_lock = threading.Lock()
         self._cache: dict[str, array | None] = {}
-        self._corpus = _build_corpus(records, lines)
+        self._corpus = build_corpus(records, lines)
 
     # -- corpus ----------------------------------------------------------------------------------------------
     def set_records(
         self, records: Iterable[dict] | None = None, *, lines: Iterable[bytes] | None = None
     ) -> None:
         """Replace the corpus (records are rendered once) and clear the query cache."""
-        corpus = _build_corpus(records if (records is not None or lines is not None) else [], lines)
+        corpus = build_corpus(records if (records is not None or lines is not None) else [], lines)
         with self._cache_lock:
             self._corpus = corpus
             self._cache = {}
@@ -337,7 +191,7 @@ class DxrEmulator(BackgroundServer):
         """
         return self._match(q)[1]
 
-    def _match(self, q: str) -> tuple[_Corpus, array | None]:
+    def _match(self, q: str) -> tuple[Corpus, array | None]:
         if is_match_all(q):
             return self._corpus, None
         pred = parse_query(q, self._now())
@@ -350,7 +204,7 @@ class DxrEmulator(BackgroundServer):
             with self._cache_lock:
                 if corpus is self._corpus and q in self._cache:
                     return corpus, self._cache[q]
-            result = self._evaluate(corpus, pred)
+            result = evaluate(corpus, pred)
             if cacheable:
                 with self._cache_lock:
                     if corpus is self._corpus:
@@ -358,58 +212,6 @@ class DxrEmulator(BackgroundServer):
                             self._cache.pop(next(iter(self._cache)))
                         self._cache[q] = result
         return corpus, result
-
-    @staticmethod
-    def _evaluate(corpus: _Corpus, pred) -> array | None:
-        lits = _prefilter_literals(pred) if corpus.trusted else []
-        blits = [lit.encode("ascii") for lit in lits]
-        blob, offs = corpus.blob, corpus.offs
-        loads = orjson.loads
-        decode_error = orjson.JSONDecodeError
-        out = array("q")
-        append = out.append
-        i = -1
-        for a, b in zip(offs, offs[1:]):  # noqa: B905 - offs[1:] is one shorter
-            i += 1
-            line = blob[a:b]
-            if lits:
-                if line.isascii():  # bytearray methods, same semantics as bytes
-                    low = line.lower()
-                    if not all(lit in low for lit in blits):
-                        continue
-                else:
-                    try:
-                        slow = line.decode("utf-8").lower()
-                    except UnicodeDecodeError:
-                        continue
-                    if not all(lit in slow for lit in lits):
-                        continue
-            try:
-                rec = loads(line)
-            except decode_error:
-                continue
-            if isinstance(rec, dict) and pred(rec):
-                append(i)
-        if len(out) == corpus.n:
-            return None
-        return out
-
-    def _classification_labels(self) -> dict[str, str]:
-        corpus = self._corpus
-        if corpus.labels is None:
-            labels: dict[str, str] = {}
-            for a, b in zip(corpus.offs, corpus.offs[1:]):  # noqa: B905
-                try:
-                    rec = orjson.loads(corpus.blob[a:b])
-                except orjson.JSONDecodeError:
-                    continue
-                labs = rec.get("labels") if isinstance(rec, dict) else None
-                if isinstance(labs, list):
-                    for lab in labs:
-                        if isinstance(lab, dict) and isinstance(lab.get("name"), str):
-                            labels.setdefault(lab["name"], lab.get("id"))
-            corpus.labels = labels
-        return corpus.labels
 
     # -- HTTP ------------------------------------------------------------------------------------------------
     def _auth(self, h: BaseHTTPRequestHandler) -> str:
@@ -472,7 +274,7 @@ class DxrEmulator(BackgroundServer):
                 self._simple(h, 403)
                 return
             if path == CLASSIFICATIONS_PATH:
-                data = label_classifications(self._classification_labels().items())
+                data = label_classifications(corpus_labels(self._corpus).items())
                 rec.status = 200
                 self._simple(h, 200, orjson.dumps({"status": "ok", "data": data}), "application/json")
                 return
@@ -528,7 +330,7 @@ class DxrEmulator(BackgroundServer):
 
     # -- streaming -------------------------------------------------------------------------------------------
     def _stream(
-        self, h, rec: RequestRecord, corpus: _Corpus, order: array | None, faults: FaultConfig
+        self, h, rec: RequestRecord, corpus: Corpus, order: array | None, faults: FaultConfig
     ) -> None:
         count = corpus.n if order is None else len(order)
         end = count
@@ -566,7 +368,7 @@ class DxrEmulator(BackgroundServer):
             m_index = 0
             for bp in points:
                 if bp > pos:
-                    self._write_rows(w, corpus, order, pos, bp, chunk_bytes, latency)
+                    write_rows(w, corpus, order, pos, bp, chunk_bytes, latency)
                     rows += bp - pos
                     rec.rows = rows
                 pos = bp
@@ -577,7 +379,7 @@ class DxrEmulator(BackgroundServer):
                     m_index += 1
                     if latency:
                         time.sleep(latency)
-                    _write_chunk(w, bad + b"\n")
+                    write_chunk(w, bad + b"\n")
                 if bp == end:
                     break
             rec.rows = rows
@@ -587,7 +389,7 @@ class DxrEmulator(BackgroundServer):
                 fragment = line[: max(1, len(line) // 2)]
                 if latency:
                     time.sleep(latency)
-                _write_chunk(w, fragment)
+                write_chunk(w, fragment)
                 w.write(b"0\r\n\r\n")
                 rec.outcome = "truncated"
             elif ending == "reset":
@@ -600,51 +402,6 @@ class DxrEmulator(BackgroundServer):
         except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
             rec.outcome = "client_disconnected"
             h.close_connection = True
-
-    @staticmethod
-    def _write_rows(
-        w, corpus: _Corpus, order: array | None, a: int, b: int, chunk_bytes: int, latency: float
-    ):
-        offs = corpus.offs
-        blob = corpus.blob
-        sleep = time.sleep
-        if order is None:
-            mv = memoryview(blob)
-            while a < b:
-                # smallest c > a with offs[c] - offs[a] >= chunk_bytes (or b)
-                c = bisect.bisect_left(offs, offs[a] + chunk_bytes, a + 1, b)
-                if latency:
-                    sleep(latency)
-                _write_chunk(w, mv[offs[a] : offs[c]])
-                a = c
-            return
-        parts: list[bytes] = []
-        size = 0
-        for idx in order[a:b]:
-            line = blob[offs[idx] : offs[idx + 1]]
-            parts.append(line)
-            size += len(line)
-            if size >= chunk_bytes:
-                if latency:
-                    sleep(latency)
-                _write_chunk(w, b"".join(parts))
-                parts, size = [], 0
-        if parts:
-            if latency:
-                sleep(latency)
-            _write_chunk(w, b"".join(parts))
-
-
-def _write_chunk(w, data) -> None:
-    n = len(data)
-    if n == 0:
-        return  # a zero-length chunk would be the terminator
-    if n < 65536:
-        w.write(b"%x\r\n" % n + bytes(data) + b"\r\n")
-    else:
-        w.write(b"%x\r\n" % n)
-        w.write(data)
-        w.write(b"\r\n")
 
 
 def _abort_connection(sock: socket.socket, rst: bool) -> None:
@@ -663,11 +420,8 @@ def _abort_connection(sock: socket.socket, rst: bool) -> None:
 # ------------------------------------------------------------------------------------------------------------
 
 
-def _build_arg_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m connectors.emulator.dxr_server",
-        description="Local Data X-Ray files API emulator (deterministic synthetic corpus, fault injection).",
-    )
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The emulator's command-line options (also those of ``file-records emulate``)."""
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8765)
     p.add_argument("--records", type=int, default=5000, help="number of synthetic records (default 5000)")
@@ -714,11 +468,24 @@ def _build_arg_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--missing-q", choices=["error", "match_all"], default="error")
     p.add_argument("--shuffle", action="store_true", help="unspecified (shuffled) row order")
+
+
+def _build_arg_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m file_records.emulators.dxr_server",
+        description="Local Data X-Ray files API emulator (deterministic synthetic corpus, fault injection).",
+    )
+    add_arguments(p)
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _build_arg_parser().parse_args(argv)
+def _print_line(line: str) -> None:
+    print(line, flush=True)
+
+
+def serve(args: argparse.Namespace, announce: Callable[[str], None] = _print_line) -> int:
+    """Start the emulator the options of :func:`add_arguments` describe, announce its URL and serve
+    until Ctrl-C. The token is never announced."""
     token = args.token or os.environ.get("DXR_BEARER_TOKEN") or "dev-token"
     now = None
     if args.now:
@@ -759,10 +526,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     emu.start()
     elapsed = time.perf_counter() - t0
-    print(f"DXR emulator: {emu.record_count} records ready in {elapsed:.1f}s", flush=True)
-    print(f"Listening on {emu.url}  (files: {emu.url}{FILES_PATH}?q=...)  Ctrl-C to stop", flush=True)
+    announce(f"DXR emulator: {emu.record_count} records ready in {elapsed:.1f}s")
+    announce(f"Listening on {emu.url}  (files: {emu.url}{FILES_PATH}?q=...)  Ctrl-C to stop")
     emu.serve_forever()
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m file_records.emulators.dxr_server [options]``."""
+    return serve(_build_arg_parser().parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,92 @@
+"""The `workspace` source's settings: the one declaration of their names, types, defaults and checks.
+
+Data source options, the command line's environment variables (``DATABRICKS_HOST``,
+``DATABRICKS_CONFIG_PROFILE``, ``FILE_RECORDS_WORKSPACE_*``) and the pipeline configuration keys
+``file_records.workspace.*`` are derived from :class:`WorkspaceSourceOptions`
+(see :mod:`file_records.options`). Credentials are not options: databricks-sdk unified auth finds
+them (docs/workspace-api.md).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Optional
+
+from pydantic import Field, field_validator
+
+from file_records.connectors.urls import service_origin
+from file_records.options import Duration, OptionsModel, StrictBool
+
+
+class WorkspaceSourceOptions(OptionsModel):
+    """Every user's Workspace and DBFS folders (docs/workspace-api.md)."""
+
+    COMPONENT = "workspace"
+    ENV_PREFIX = "FILE_RECORDS_WORKSPACE_"
+
+    host: Optional[str] = Field(
+        None, description="Workspace URL; unset: databricks-sdk unified auth finds it",
+        json_schema_extra={"env": ["DATABRICKS_HOST", "FILE_RECORDS_WORKSPACE_HOST"]},
+    )
+    profile: Optional[str] = Field(
+        None, description="A ~/.databrickscfg profile",
+        json_schema_extra={"env": ["DATABRICKS_CONFIG_PROFILE", "FILE_RECORDS_WORKSPACE_PROFILE"]},
+    )
+    users: Optional[list[str]] = Field(None, description="Scan only these users (JSON list); unset: every SCIM user")
+    users_file: Optional[Path] = Field(None, description="A users file: one per line, or CSV with `username`")
+    max_users: Optional[int] = Field(None, gt=0, description="Scan at most this many users (trials)")
+    partitions: int = Field(4, ge=1, le=512)
+    threads_per_partition: int = Field(16, ge=1, le=256)
+    max_requests_per_second: Optional[float] = Field(20.0, gt=0, description="The scan's request budget")
+    max_attempts: int = Field(6, ge=1, le=20)
+    backoff_base_seconds: float = Field(0.5, ge=0, le=60)
+    include_dbfs: StrictBool = True
+    include_workspace: StrictBool = True
+    extra_roots: list[str] = Field(default_factory=list, description="More folders to list (JSON list)")
+    max_depth: Optional[int] = Field(None, ge=0)
+    snapshot_interval: Duration = Field(timedelta(hours=24), description="Minimum time between two scans")
+    force_snapshot_after: Optional[datetime] = Field(None, description="Take a scan if the last is older")
+
+    @field_validator("host")
+    @classmethod
+    def _origin(cls, value: Optional[str]) -> Optional[str]:
+        if value is None or not value.strip():
+            return None
+        return service_origin(value)
+
+    @field_validator("users_file")
+    @classmethod
+    def _users_file(cls, value: Optional[Path]) -> Optional[Path]:
+        if value is not None and not value.is_file():
+            raise ValueError(f"{str(value)!r} does not exist")
+        return value
+
+    @field_validator("force_snapshot_after")
+    @classmethod
+    def _utc(cls, value: Optional[datetime]) -> Optional[datetime]:
+        return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None else value
+
+    @property
+    def configured(self) -> bool:
+        return self.host is not None or self.profile is not None
+
+    def auth(self):
+        from file_records.connectors.workspace.client import WorkspaceAuth
+
+        return WorkspaceAuth(host=self.host, profile=self.profile)
+
+    def scan_config(self, partitions: int):
+        from file_records.connectors.workspace.client import ScanConfig
+
+        per_partition = None if self.max_requests_per_second is None else self.max_requests_per_second / partitions
+        return ScanConfig(
+            threads_per_partition=self.threads_per_partition,
+            max_requests_per_second=per_partition,
+            max_attempts=self.max_attempts,
+            backoff_base_seconds=self.backoff_base_seconds,
+            include_dbfs=self.include_dbfs,
+            include_workspace=self.include_workspace,
+            extra_roots=self.extra_roots,
+            max_depth=self.max_depth,
+        )
