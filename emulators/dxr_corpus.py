@@ -30,7 +30,8 @@ the bulky nested parts (``annotators`` lists, ``entitlements``) are drawn from p
 API: :func:`generate_records` (dicts), :func:`render_lines` (dicts -> orjson lines), :func:`generate_lines`
 (same bytes as ``render_lines(generate_records(...))``, faster), :func:`iter_lines` (lazy version, for
 ``DxrEmulator(lines=iter_lines(1_000_000))``), :func:`demo_records` + :data:`DEMO_MALFORMED_LINES`
-(data-quality demo), :func:`label_classifications` (``/api/v1/classifications`` payload).
+(data-quality demo; ``day=2`` serves the next day's corpus: some files removed, changed and added, see
+:func:`demo_day_changes`), :func:`label_classifications` (``/api/v1/classifications`` payload).
 
 This module is the entry point and holds the line rendering, the demo corpus and the classifications;
 the record generator is :mod:`~file_records.emulators.dxr_generator` (with its per-seed pools in
@@ -62,6 +63,7 @@ __all__ = [
     "LineStream",
     "RenderedLines",
     "demo_records",
+    "demo_day_changes",
     "collect_labels",
     "render_lines",
     "label_classifications",
@@ -184,12 +186,83 @@ DEMO_MALFORMED_LINES: list[bytes] = [
 _DEMO_SIZE = 500
 
 
-def demo_records(seed: int = 7, now: datetime | None = None) -> list[dict]:
+def demo_records(seed: int = 7, now: datetime | None = None, day: int = 1) -> list[dict]:
     """About 500 realistic records plus six deliberately bad (but valid JSON) records.
 
     The bad records' fileIds are listed in :data:`DEMO_BAD_RECORD_IDS`. ``now`` as in :func:`generate_records`
     (default :data:`DEFAULT_NOW`); the "future" record is modified ~5 years after ``now``.
+
+    ``day=2``: the same tenant a day later, so two pipeline runs show a lifecycle: the day-1 corpus with
+    :data:`DEMO_DAY2_REMOVED` files gone, :data:`DEMO_DAY2_CHANGED` files rewritten (new size, content hash
+    and a modification time on day 2) and :data:`DEMO_DAY2_ADDED` new files (fileIds ``demo-day2-new-NN``).
+    Which fileIds: :func:`demo_day_changes`. Deterministic for (seed, now, day); the bad records stay.
     """
+    if day not in (1, 2):
+        raise ValueError(f"demo_records: day must be 1 or 2, got {day!r}")
+    records = _demo_day1(seed, now)
+    if day == 2:
+        records = _apply_day2(records, seed, now)
+    return records
+
+
+#: How many files :func:`demo_records` removes / changes / adds on day 2.
+DEMO_DAY2_REMOVED, DEMO_DAY2_CHANGED, DEMO_DAY2_ADDED = 7, 9, 5
+_DAY2_ADDED_PREFIX = "demo-day2-new-"
+
+
+def _day2_picks(records: list[dict], seed: int) -> tuple[list[str], list[str]]:
+    """fileIds removed and changed on day 2: drawn from the good day-1 records; changed ones have a hash."""
+    import random
+
+    bad = set(DEMO_BAD_RECORD_IDS.values())
+    good = [r["fileId"] for r in records if r["fileId"] not in bad]
+    hashed = {r["fileId"] for r in records if r.get("contentSha256")}
+    rng = random.Random(f"dxr-demo-day2:{seed}")
+    order = rng.sample(good, len(good))
+    removed = order[:DEMO_DAY2_REMOVED]
+    changed = [fid for fid in order[DEMO_DAY2_REMOVED:] if fid in hashed][:DEMO_DAY2_CHANGED]
+    return removed, changed
+
+
+def demo_day_changes(seed: int = 7, now: datetime | None = None) -> dict[str, list[str]]:
+    """What :func:`demo_records` ``day=2`` does to day 1, as fileIds: ``{"removed": [...], "changed": [...],
+    "added": [...]}`` (sorted) -- what ``silver_file_history`` / ``gold_file_changes`` should show."""
+    day1 = _demo_day1(seed, now)
+    removed, changed = _day2_picks(day1, seed)
+    added = [f"{_DAY2_ADDED_PREFIX}{k + 1:02d}" for k in range(DEMO_DAY2_ADDED)]
+    return {"removed": sorted(removed), "changed": sorted(changed), "added": added}
+
+
+def _apply_day2(records: list[dict], seed: int, now: datetime | None) -> list[dict]:
+    import hashlib
+
+    if now is None:
+        now = DEFAULT_NOW
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=timezone.utc)
+    removed, changed = _day2_picks(records, seed)
+    gone, rewritten = set(removed), set(changed)
+    modified = format_ts((now + timedelta(hours=20)).timestamp())
+    out = []
+    for rec in records:
+        if rec["fileId"] in gone:
+            continue
+        if rec["fileId"] in rewritten:
+            rec["size"] = int(rec.get("size") or 0) * 2 + 1024
+            rec["contentSha256"] = hashlib.sha256(f"{rec['contentSha256']}:day2".encode()).hexdigest()
+            rec["lastModifiedAt"] = modified
+        out.append(rec)
+    # New files: fresh records of another seed, created and modified on day 2.
+    created = format_ts((now + timedelta(hours=18)).timestamp())
+    for k, rec in enumerate(generate_records(DEMO_DAY2_ADDED, seed=seed + 1_000_003, now=now)):
+        rec["fileId"] = f"{_DAY2_ADDED_PREFIX}{k + 1:02d}"
+        rec["createdAt"] = created
+        rec["lastModifiedAt"] = modified
+        out.append(rec)
+    return out
+
+
+def _demo_day1(seed: int, now: datetime | None) -> list[dict]:
     if now is None:
         now = DEFAULT_NOW
     if now.tzinfo is None:

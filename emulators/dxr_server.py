@@ -483,10 +483,34 @@ def _print_line(line: str) -> None:
     print(line, flush=True)
 
 
+def token_and_source(args: argparse.Namespace) -> tuple[str, str]:
+    """The bearer token the emulator accepts and where it came from: ``--token``, the environment
+    (``$DXR_BEARER_TOKEN``) or the default ``dev-token``."""
+    if args.token:
+        return args.token, "--token"
+    if os.environ.get("DXR_BEARER_TOKEN"):
+        return os.environ["DXR_BEARER_TOKEN"], "$DXR_BEARER_TOKEN"
+    return "dev-token", "default"
+
+
+def announcement(url: str, token: str, source: str) -> list[str]:
+    """What ``serve`` prints once listening: the URL, the token it accepts and the settings that
+    point file-records at it. A token taken from ``$DXR_BEARER_TOKEN`` may be a real one, so it is
+    named, not printed; one given with ``--token`` (or the default) is printed."""
+    lines = [f"Listening on {url}  (files: {url}{FILES_PATH}?q=...)  Ctrl-C to stop"]
+    if source == "$DXR_BEARER_TOKEN":
+        lines.append("Bearer token: the value of $DXR_BEARER_TOKEN (not printed)")
+        lines.append(f"Use it with: DXR_BASE_URL={url} (and the same DXR_BEARER_TOKEN)")
+    else:
+        lines.append(f"Bearer token: {token}" + ("  (default; set one with --token)" if source == "default" else ""))
+        lines.append(f"Use it with: DXR_BASE_URL={url} DXR_BEARER_TOKEN={token}")
+    return lines
+
+
 def serve(args: argparse.Namespace, announce: Callable[[str], None] = _print_line) -> int:
-    """Start the emulator the options of :func:`add_arguments` describe, announce its URL and serve
-    until Ctrl-C. The token is never announced."""
-    token = args.token or os.environ.get("DXR_BEARER_TOKEN") or "dev-token"
+    """Start the emulator the options of :func:`add_arguments` describe, announce its URL and the
+    token it accepts (see :func:`announcement`) and serve until Ctrl-C."""
+    token, token_source = token_and_source(args)
     now = None
     if args.now:
         now = datetime.fromisoformat(args.now.replace("Z", "+00:00"))
@@ -527,7 +551,8 @@ def serve(args: argparse.Namespace, announce: Callable[[str], None] = _print_lin
     emu.start()
     elapsed = time.perf_counter() - t0
     announce(f"DXR emulator: {emu.record_count} records ready in {elapsed:.1f}s")
-    announce(f"Listening on {emu.url}  (files: {emu.url}{FILES_PATH}?q=...)  Ctrl-C to stop")
+    for line in announcement(emu.url, token, token_source):
+        announce(line)
     emu.serve_forever()
     return 0
 

@@ -10,7 +10,9 @@ It holds three trees, each a flat ``path -> entry`` map plus ``directory -> chil
   served by the Files API; only used when a scan is given extra roots.
 
 plus faults on single directories: ``forbidden`` (every call on it answers 403) and ``error``
-(its listing always answers 500). A user without a home directory gets 404 on it. Entries render
+(its listing always answers 500). A user without a home directory gets 404 on it: on a real
+workspace that is normal (``dbfs:/Users/<name>`` exists only for users who wrote there), so the
+truth for a missing home is ``empty`` with ``home_missing``, not an error. Entries render
 themselves in the shapes of ``docs/workspace-api.md``.
 
 The emulator's own answer to "what should a correct scan find" is :meth:`WorkspaceModel.truth`,
@@ -217,8 +219,9 @@ class SourceTruth:
     directories: int = 0  # directories (incl. the home and repos) a scan lists successfully
     max_depth: int = 0  # depth of the deepest listed directory (home = 0)
     hidden_files: int = 0  # files below a failing directory (a correct scan cannot see them)
-    error_kind: Optional[str] = None  # missing | forbidden | failing (home) / subdir_failing / None
+    error_kind: Optional[str] = None  # forbidden | failing (home) / subdir_failing / None
     exists: bool = True
+    home_missing: bool = False  # the home folder does not exist: nothing to list, not a failure
 
     def estimated_bytes(self, notebook_estimate: int) -> int:
         return self.notebooks * notebook_estimate
@@ -360,9 +363,8 @@ class WorkspaceModel:
         if fault:
             return SourceTruth(username, source, "error", error_kind="forbidden" if fault == "forbidden" else "failing")
         if home not in tree.children:
-            if source == "volume":  # an optional extra root: absent means nothing there
-                return SourceTruth(username, source, "empty", exists=False)
-            return SourceTruth(username, source, "error", error_kind="missing", exists=False)
+            # an optional extra root absent, or a home that does not exist: nothing there, no failure
+            return SourceTruth(username, source, "empty", exists=False, home_missing=source != "volume")
         files = nbytes = notebooks = unsized = dirs = max_depth = hidden = 0
         failing = False
         queue = deque([(home, 0)])

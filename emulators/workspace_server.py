@@ -17,8 +17,8 @@ Serves a :class:`~file_records.emulators.workspace_tree.SyntheticWorkspace` on 1
 =================================================== ===========================================
 
 ``path`` is read from the query string and, failing that, from a JSON body of the GET request
-(``Content-Length``), as the real service accepts both. Missing paths answer 404
-``RESOURCE_DOES_NOT_EXIST``, forbidden directories 403 ``PERMISSION_DENIED``, broken ones 500.
+(``Content-Length``), as the real service accepts both. Missing paths (a home that does
+not exist, too) answer 404 ``RESOURCE_DOES_NOT_EXIST``, forbidden directories 403 ``PERMISSION_DENIED``, broken ones 500.
 
 Faults (all attributes may be changed while the server runs):
 
@@ -154,6 +154,8 @@ class WorkspaceEmulator(BackgroundServer):
             # requests still being answered keep counting (their _leave comes later)
             self._concurrency = getattr(self, "_concurrency", 0)
             self._max_concurrency = self._concurrency
+            self._first_at: Optional[float] = None
+            self._last_done_at: Optional[float] = None
 
     @property
     def request_count(self) -> int:
@@ -180,6 +182,14 @@ class WorkspaceEmulator(BackgroundServer):
             return Counter(self._listings)
 
     @property
+    def busy_seconds(self) -> float:
+        """From the first API request received to the last one answered (since the last reset)."""
+        with self._lock:
+            if self._first_at is None or self._last_done_at is None:
+                return 0.0
+            return max(0.0, self._last_done_at - self._first_at)
+
+    @property
     def max_concurrency(self) -> int:
         """Most API requests being handled at the same moment."""
         return self._max_concurrency
@@ -196,6 +206,8 @@ class WorkspaceEmulator(BackgroundServer):
         with self._lock:
             self._request_count += 1
             self._by_path[path] += 1
+            if path != WELL_KNOWN and self._first_at is None:
+                self._first_at = time.monotonic()
 
     def _status(self, status) -> None:
         with self._lock:
@@ -209,6 +221,7 @@ class WorkspaceEmulator(BackgroundServer):
     def _leave(self) -> None:
         with self._lock:
             self._concurrency -= 1
+            self._last_done_at = time.monotonic()
 
     def _next_fault(self) -> Optional[str]:
         with self._lock:
@@ -502,8 +515,17 @@ def main(argv: Optional[list[str]] = None) -> None:  # pragma: no cover - manual
     parser.add_argument("--token", default="test-token")
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--rate-limit", type=float, default=None)
+    parser.add_argument("--missing-ratio", type=float, default=0.03, help="users without either home")
+    parser.add_argument("--missing-dbfs-ratio", type=float, default=0.0, help="users without a DBFS home")
+    parser.add_argument("--missing-workspace-ratio", type=float, default=0.0,
+                        help="users without a Workspace home")
+    parser.add_argument("--empty-workspace-ratio", type=float, default=0.0,
+                        help="users with an empty Workspace home and no DBFS home")
     args = parser.parse_args(argv)
-    tree = SyntheticWorkspace.generate(args.users) if args.users else SyntheticWorkspace.demo()
+    tree = SyntheticWorkspace.generate(
+        args.users, missing_ratio=args.missing_ratio, missing_dbfs_ratio=args.missing_dbfs_ratio,
+        missing_workspace_ratio=args.missing_workspace_ratio, empty_workspace_ratio=args.empty_workspace_ratio,
+    ) if args.users else SyntheticWorkspace.demo()
     emu = WorkspaceEmulator(tree, token=args.token, latency_ms=args.latency_ms,
                             rate_limit_per_second=args.rate_limit, port=args.port)
     emu.start()

@@ -66,6 +66,9 @@ class SyntheticWorkspace(WorkspaceModel):
         repo_ratio: float = 0.4,
         empty_ratio: float = 0.03,
         missing_ratio: float = 0.03,
+        missing_dbfs_ratio: float = 0.0,
+        missing_workspace_ratio: float = 0.0,
+        empty_workspace_ratio: float = 0.0,
         forbidden_ratio: float = 0.03,
         failing_ratio: float = 0.0,
         volume_ratio: float = 0.0,
@@ -83,6 +86,10 @@ class SyntheticWorkspace(WorkspaceModel):
           and content (two directories of the budget);
         * ``empty``: both homes exist and are empty;
         * ``missing``: neither home exists (404);
+        * ``missing_dbfs``: no DBFS home (404; the normal case on a real workspace), Workspace normal;
+        * ``missing_workspace``: no Workspace home (404), DBFS normal;
+        * ``empty_workspace``: an empty Workspace home and no DBFS home (a user who never wrote
+          anything: on a real workspace the most common user of all);
         * ``forbidden``: the Workspace home answers 403 (DBFS is normal);
         * ``failing``: one Workspace sub-directory and one DBFS sub-directory always answer 500;
         * ``deactivated``: ``active: false`` in SCIM (independent of the other kinds; files kept);
@@ -102,13 +109,16 @@ class SyntheticWorkspace(WorkspaceModel):
 
         exclusive: dict[str, set[int]] = {}
         free = list(indices)
-        for kind, ratio in (("missing", missing_ratio), ("forbidden", forbidden_ratio),
+        for kind, ratio in (("missing", missing_ratio), ("missing_dbfs", missing_dbfs_ratio),
+                            ("missing_workspace", missing_workspace_ratio),
+                            ("empty_workspace", empty_workspace_ratio), ("forbidden", forbidden_ratio),
                             ("empty", empty_ratio), ("failing", failing_ratio)):
             chosen = pick(ratio, free)
             exclusive[kind] = chosen
             free = [i for i in free if i not in chosen]
-        deep = pick(deep_ratio, [i for i in indices if i not in exclusive["missing"] | exclusive["empty"]])
-        repo = pick(repo_ratio, [i for i in indices if i not in exclusive["missing"] | exclusive["empty"]])
+        contentless = exclusive["missing"] | exclusive["empty"] | exclusive["empty_workspace"]
+        deep = pick(deep_ratio, [i for i in indices if i not in contentless])
+        repo = pick(repo_ratio, [i for i in indices if i not in contentless])
         deactivated = pick(deactivated_ratio, indices)
         volume = pick(volume_ratio, indices)
 
@@ -132,15 +142,19 @@ class SyntheticWorkspace(WorkspaceModel):
         last = _LAST[(i // len(_FIRST)) % len(_LAST)]
         username = f"{first}.{last}{i}@{domain}"
         missing = "missing" in kinds
+        has_ws = not (missing or "missing_workspace" in kinds)
+        has_dbfs = not (missing or "missing_dbfs" in kinds or "empty_workspace" in kinds)
         self.add_user(username, f"{first.title()} {last.title()}", active="deactivated" not in kinds,
-                      workspace_home=not missing, dbfs_home=not missing, volume_home="volume" in kinds,
+                      workspace_home=has_ws, dbfs_home=has_dbfs, volume_home="volume" in kinds,
                       kinds=kinds)
-        if missing or "empty" in kinds:
+        if missing or "empty" in kinds or "empty_workspace" in kinds:
             return
         if "forbidden" in kinds:
             self.forbid("workspace", self.home("workspace", username))
-        self._populate(username, "workspace", rng, n_dirs, n_objects, kinds, deep_levels)
-        self._populate(username, "dbfs", rng, n_dirs, n_objects, kinds, deep_levels)
+        if has_ws:
+            self._populate(username, "workspace", rng, n_dirs, n_objects, kinds, deep_levels)
+        if has_dbfs:
+            self._populate(username, "dbfs", rng, n_dirs, n_objects, kinds, deep_levels)
         if "volume" in kinds:
             self._populate(username, "volume", rng, max(1, n_dirs // 4), max(1, n_objects // 4),
                            kinds - {"deep", "repo", "failing"}, deep_levels)
@@ -207,12 +221,12 @@ class SyntheticWorkspace(WorkspaceModel):
         carol@example.com          both homes empty -> empty / empty
         dave@example.com           Workspace and DBFS chains 15 levels deep
         erin@example.com           deactivated, with notebooks and files
-        frank@example.com          no homes at all (404 / 404)
+        frank@example.com          no homes at all (404 / 404): empty, home_missing
         grace@example.com          Workspace home 403; DBFS normal
         heidi@example.com          a Workspace sub-directory that always answers 500 -> partial
         ivan@example.com           two repos, one nested in a directory, repo with sub-directories
         judy@example.com           LIBRARY, DASHBOARD and FILE objects; DBFS home 403
-        mallory@example.com        DBFS only (Workspace home empty), a volume directory
+        mallory@example.com        DBFS only (no Workspace home: 404), a volume directory
         oscar@example.com          Workspace only; DBFS home missing (404)
         zoe+ops@example.com        a '+' in the user name (query-string encoding), a volume dir
         ========================== =============================================================
@@ -285,13 +299,14 @@ class SyntheticWorkspace(WorkspaceModel):
         ws.add_notebook("/Users/judy@example.com/query", "SQL", modified_at=t)
         ws.forbid("dbfs", "/Users/judy@example.com")
         # mallory: DBFS only
-        ws.add_user("mallory@example.com", "Mallory Example", volume_home=True, kinds={"volume"})
+        ws.add_user("mallory@example.com", "Mallory Example", workspace_home=False, volume_home=True,
+                    kinds={"volume", "missing_workspace"})
         for k in range(25):
             ws.add_dbfs_file(f"/Users/mallory@example.com/logs/day{k:02d}.log", 1_000 * (k + 1), t)
         ws.add_volume_file(f"{ws.volume_root}/mallory@example.com/upload.csv", 321, t)
         ws.add_volume_file(f"{ws.volume_root}/mallory@example.com/sub/more.csv", 654, t)
         # oscar: Workspace only, no DBFS home
-        ws.add_user("oscar@example.com", "Oscar Example", dbfs_home=False)
+        ws.add_user("oscar@example.com", "Oscar Example", dbfs_home=False, kinds={"missing_dbfs"})
         ws.add_notebook("/Users/oscar@example.com/Untitled Notebook 2024-01-01", "PYTHON", modified_at=t)
         ws.add_ws_file("/Users/oscar@example.com/käse & ünïcode.txt", 42, modified_at=t)
         # zoe: '+' in the user name

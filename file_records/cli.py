@@ -29,6 +29,7 @@ COMMANDS = {
     "users": "users",
     "remediate": "remediate",
     "emulate": "emulate",
+    "doctor": "doctor",
 }
 
 console = Console(stderr=True, highlight=False)

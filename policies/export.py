@@ -9,6 +9,11 @@
 - :func:`export_table` = what ``file-records export TABLE`` does, given a way to read tables; it
   returns an :class:`ExportResult` and prints nothing (the command in
   ``file_records/commands/export.py`` owns the flags, the Spark session and the output).
+  ``for_review=True`` makes a disposition review sheet of ``gold_policy_flags``: the columns
+  ``decision``, ``reviewer`` and ``comment`` first, empty, for the records manager to fill in
+  (see :mod:`file_records.remediation.review`).
+- :func:`export_disposition_log` writes the proof-of-disposition log (JSON Lines, see
+  :mod:`file_records.remediation.proof`) as CSV or JSON for auditors; no Spark.
 
 CSV cells that a spreadsheet would run as a formula (first character ``= + - @``, TAB or CR) are
 prefixed with a single quote (OWASP "CSV injection"). So that the prefix can be undone exactly
@@ -37,6 +42,7 @@ __all__ = [
     "FLAGS_TABLE",
     "FORMATS",
     "FORMULA_TRIGGERS",
+    "REVIEW_COLUMNS",
     "ExportResult",
     "export_flags",
     "export_rows",
@@ -49,6 +55,8 @@ __all__ = [
 ]
 
 FORMATS: tuple[str, ...] = ("csv", "json")
+# The columns a reviewer fills in on a sheet written with --for-review (remediation reads them back).
+REVIEW_COLUMNS: tuple[str, ...] = ("decision", "reviewer", "comment")
 FLAGS_TABLE = "gold_policy_flags"
 FILES_TABLE = "silver_all_files"
 
@@ -111,8 +119,10 @@ def with_plan_columns(flags_df, files_df):
 
 
 def export_flags(df, out_path: Destination, fmt: str = "csv", *, policy: StrOrList = None,
-                 action: StrOrList = None, owner: StrOrList = None, order_by: Sequence[str] = ("policy", "path")) -> int:
-    """Filter, sort and stream a flags DataFrame to ``out_path``; returns the number of rows."""
+                 action: StrOrList = None, owner: StrOrList = None, order_by: Sequence[str] = ("policy", "path"),
+                 for_review: bool = False) -> int:
+    """Filter, sort and stream a flags DataFrame to ``out_path``; returns the number of rows.
+    ``for_review``: a review sheet, with empty ``decision``, ``reviewer``, ``comment`` columns first."""
     # Checked here too: toLocalIterator starts the Spark job before export_rows would look at it.
     fmt = _check_format(fmt)
     filtered = filter_flags(df, policy=policy, action=action, owner=owner)
@@ -120,7 +130,19 @@ def export_flags(df, out_path: Destination, fmt: str = "csv", *, policy: StrOrLi
     if sort_columns:
         filtered = filtered.orderBy(*sort_columns)
     columns = list(filtered.columns)
-    return export_rows((r.asDict() for r in filtered.toLocalIterator()), fmt, out_path, columns=columns)
+    rows: Iterable[Mapping[str, Any]] = (r.asDict() for r in filtered.toLocalIterator())
+    if for_review:
+        rows, columns = review_sheet(rows, columns)
+    return export_rows(rows, fmt, out_path, columns=columns)
+
+
+def review_sheet(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> tuple[Iterator[dict], list[str]]:
+    """Rows and columns of a review sheet: ``decision``, ``reviewer``, ``comment`` (empty) first."""
+    clash = [c for c in REVIEW_COLUMNS if c in columns]
+    if clash:
+        raise ConfigError(f"cannot make a review sheet: the table already has column(s) {', '.join(clash)}")
+    blank = {c: "" for c in REVIEW_COLUMNS}
+    return (({**blank, **_as_dict(r)}) for r in rows), [*REVIEW_COLUMNS, *columns]
 
 
 # --------------------------------------------------------------------------- writers
@@ -254,7 +276,8 @@ def _first_line(exc: BaseException) -> str:
 
 def export_table(read_table: Callable[[str], Any], table: str, out: Destination, fmt: str = "csv", *,
                  policy: StrOrList = None, action: StrOrList = None, owner: StrOrList = None,
-                 files_table: Optional[str] = None, plan_columns: bool = True) -> ExportResult:
+                 files_table: Optional[str] = None, plan_columns: bool = True,
+                 for_review: bool = False) -> ExportResult:
     """Export ``table`` (read with ``read_table(name) -> DataFrame``; the caller owns the Spark
     session) with the given filters.
 
@@ -262,9 +285,12 @@ def export_table(read_table: Callable[[str], Any], table: str, out: Destination,
     ``datasource_name`` and ``file_name`` from ``silver_all_files`` next to it (or ``files_table``)
     unless ``plan_columns=False``. If that default table cannot be read the flags are still
     exported, with a warning in the result; an explicit ``files_table`` that fails raises.
-    Errors of ``read_table`` and of writing ``out`` propagate.
+    Errors of ``read_table`` and of writing ``out`` propagate. ``for_review`` (``gold_policy_flags``
+    only, else a :class:`ConfigError`): a review sheet (:func:`review_sheet`).
     """
     fmt = _check_format(fmt)
+    if for_review and _short_name(table) != FLAGS_TABLE:
+        raise ConfigError(f"a review sheet is made of {FLAGS_TABLE}, not {table}")
     df = read_table(table)
     result = ExportResult(table=table, rows=0, out=str(out) if isinstance(out, (str, Path)) else None)
     if plan_columns and _short_name(table) == FLAGS_TABLE:
@@ -278,5 +304,5 @@ def export_table(read_table: Callable[[str], Any], table: str, out: Destination,
                 raise
             result.warnings.append(f"no content_sha256 column ({files_name}: {_first_line(exc)}); "
                                    "remediation of this export needs --allow-unhashed")
-    result.rows = export_flags(df, out, fmt, policy=policy, action=action, owner=owner)
+    result.rows = export_flags(df, out, fmt, policy=policy, action=action, owner=owner, for_review=for_review)
     return result

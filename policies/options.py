@@ -20,6 +20,9 @@ class PolicyOptions(OptionsModel):
     holds_table: Optional[str] = Field(None, description="A table the records team edits (Databricks)")
     holds_file: Optional[Path] = Field(None, description="Or a hold-list CSV (columns of policies/legal_holds.csv)")
     history_days: int = Field(90, ge=1, le=3660, description="Days of past runs gold_policy_summary compares")
+    disposition_log_dir: Optional[Path] = Field(
+        None, description="Folder of the proof-of-disposition log (disposition-YYYYMMDD.jsonl) `remediate` "
+        "appends to; unset: <archive-root>/disposition-log")
 
     @field_validator("catalogue", "holds_file")
     @classmethod

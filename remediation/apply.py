@@ -2,9 +2,11 @@
 
 For each row:
 
+0. Rows of a review sheet not decided ``approve`` are reported ``not_approved`` and never looked at.
 1. Refused before anything is read: rows whose path could not be mapped (see :mod:`.plan`), a file
    inside the archive root, rows whose ``action`` is ``hold``/``keep`` or that carry
-   ``suppressed_by``, and rows without a hash unless ``allow_unhashed=True``.
+   ``suppressed_by``, files on legal hold now (``holds``, :mod:`.holds`; approval never overrides a
+   hold), and rows without a hash unless ``allow_unhashed=True``.
 2. The file must exist, be a regular file and hash (SHA-256) to the row's ``content_sha256``. The
    archive folder is always the hash *computed* from the file, so an unvalidated CSV value never
    becomes a folder name.
@@ -21,6 +23,10 @@ For each row:
 Each step is journalled (:mod:`.journal`) before and after it happens, so a crash loses nothing: at
 every instant the content exists at the source or at a verified archive path, and a rerun with the
 same journal finishes the row.
+
+With a ``proof`` log, every row archived (or failing while being archived) also gets one
+proof-of-disposition record (:mod:`.proof`); the journal notes ``proof_logged`` after it, so a row
+whose record was lost to a crash gets it from the rerun.
 """
 
 from __future__ import annotations
@@ -33,7 +39,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
-from file_records.remediation.errors import RowFailed, RowRefused, describe
+from file_records.remediation.errors import (
+    HASH_MISMATCH,
+    HELD_NOW,
+    IN_ARCHIVE,
+    NO_HASH,
+    NOT_A_FILE,
+    ON_HOLD,
+    RowFailed,
+    RowRefused,
+    describe,
+)
 from file_records.remediation.fs import (
     MAX_SUFFIX,
     copy_exclusive,
@@ -50,6 +66,7 @@ from file_records.remediation.fs import (
     within,
     write_new_text,
 )
+from file_records.remediation.holds import Holds
 from file_records.remediation.journal import (
     JOURNAL_NAME,
     Hook,
@@ -61,18 +78,28 @@ from file_records.remediation.journal import (
     row_key,
     utc_now,
 )
-from file_records.remediation.plan import REFUSED_ACTIONS, PlanRow
+from file_records.remediation.plan import REFUSED_ACTIONS, PlanRow, expects_refusal
+from file_records.remediation.proof import (
+    ARCHIVE,
+    OUTCOME_DONE,
+    OUTCOME_FAILED,
+    ProofContext,
+    ProofLog,
+    make_record,
+)
 from file_records.remediation.results import (
     ALREADY_DONE,
     BAD_STATUSES,
     DONE,
     FAILED,
+    NOT_APPROVED,
     REFUSED,
     SKIPPED,
     WOULD,
     Report,
     RowResult,
 )
+from file_records.remediation.review import not_approved_message
 
 DEFAULT_STUB_MESSAGE = (
     "This file has been archived under the records and retention policy. "
@@ -86,6 +113,7 @@ class _Ctx(Recorder):
     stub_message: str
     allow_unhashed: bool
     verify_in_dry_run: bool
+    holds: Optional[Holds] = None
 
 
 def _stub_text(ctx: _Ctx, row: PlanRow, st: RowState, dest: str) -> str:
@@ -106,17 +134,24 @@ def _stub_text(ctx: _Ctx, row: PlanRow, st: RowState, dest: str) -> str:
 
 
 def _check_row(row: PlanRow, ctx: _Ctx) -> None:
-    if row.error:
-        raise RowRefused(row.error)
+    # A hold or keep first: the plan asked for this refusal, whatever else is wrong with the row.
     if row.suppressed_by:
-        raise RowRefused(f"suppressed by {row.suppressed_by}: not archiving a file on hold/keep")
+        raise RowRefused(f"suppressed by {row.suppressed_by}: not archiving a file on hold/keep",
+                         reason=ON_HOLD, expected=True)
     if row.action in REFUSED_ACTIONS:
-        raise RowRefused(f"action {row.action!r} is never remediated")
+        raise RowRefused(f"action {row.action!r} is never remediated", reason=ON_HOLD, expected=True)
+    held = ctx.holds.held(row.path, row.file_id) if ctx.holds is not None else None
+    if held:
+        raise RowRefused(f"on legal hold: {held}; not archiving it, whatever the plan says",
+                         reason=HELD_NOW, expected=True)
+    if row.error:
+        raise RowRefused(row.error, reason=row.error_reason)
     if not row.content_sha256 and not ctx.allow_unhashed:
-        raise RowRefused("no content_sha256 in the plan (use --allow-unhashed to archive by the computed hash)")
+        raise RowRefused("no content_sha256 in the plan (use --allow-unhashed to archive by the computed hash)",
+                         reason=NO_HASH)
     assert row.local_path is not None
     if within(row.local_path, ctx.archive_root):
-        raise RowRefused(f"{row.local_path} is inside the archive root")
+        raise RowRefused(f"{row.local_path} is inside the archive root", reason=IN_ARCHIVE)
 
 
 def _source_hash(row: PlanRow) -> tuple[str, tuple]:
@@ -127,13 +162,14 @@ def _source_hash(row: PlanRow) -> tuple[str, tuple]:
     except FileNotFoundError:
         raise RowFailed(f"missing: {src} no longer exists") from None
     if stat.S_ISLNK(st.st_mode):
-        raise RowRefused(f"{src} is a symbolic link")
+        raise RowRefused(f"{src} is a symbolic link", reason=NOT_A_FILE)
     if not stat.S_ISREG(st.st_mode):
-        raise RowRefused(f"{src} is not a regular file")
+        raise RowRefused(f"{src} is not a regular file", reason=NOT_A_FILE)
     sig = signature(src)
     actual = sha256_file(src)
     if row.content_sha256 and actual != row.content_sha256:
-        raise RowRefused(f"hash mismatch: plan has {row.content_sha256}, file now hashes to {actual}")
+        raise RowRefused(f"hash mismatch: plan has {row.content_sha256}, file now hashes to {actual}",
+                         reason=HASH_MISMATCH)
     return actual, sig
 
 
@@ -224,10 +260,12 @@ def _apply_row(row: PlanRow, ctx: _Ctx) -> RowResult:
     if st is None:
         sha, sig = _source_hash(row)
         st = RowState(key=key, src=src, sha=sha, expected_sha=row.content_sha256, path=row.path, row=row.row,
-                    file_id=row.file_id, policy=row.policy, root=row.mapped_root)
+                    file_id=row.file_id, policy=row.policy, root=row.mapped_root,
+                source_system=row.source_system, datasource_name=row.datasource_name)
         ctx.states[key] = st
         ctx.log("start", st, src=src, sha256=sha, expected_sha256=row.content_sha256, path=row.path, row=row.row,
-                file_id=row.file_id, policy=row.policy, source_system=row.source_system, root=row.mapped_root)
+                file_id=row.file_id, policy=row.policy, source_system=row.source_system, root=row.mapped_root,
+                datasource_name=row.datasource_name, reviewer=row.reviewer, decision=row.decision)
     else:
         sig = None
     try:
@@ -338,6 +376,45 @@ def _finish(row: PlanRow, ctx: _Ctx, st: RowState, resumed: bool) -> RowResult:
     return RowResult(row.row, row.path, DONE, msg, src, dest, st.stub)
 
 
+def _prove(row: PlanRow, result: RowResult, ctx: _Ctx, proof: ProofLog, pctx: ProofContext,
+           jpath: str) -> RowResult:
+    """Write the row's proof record (once per archived row; every failed attempt) and journal it.
+    A record that cannot be written turns the row into a failure (a rerun writes it)."""
+    key = row_key(row.local_path, row.content_sha256) if row.local_path else None
+    st = ctx.states.get(key) if key else None
+    if result.status != FAILED and (st is None or st.proof_logged):
+        return result
+    done = result.status != FAILED
+    archive_location = st.dest if st is not None else result.archived_to
+    size = row.size
+    for candidate in (archive_location if done else None, row.local_path):
+        if candidate and os.path.isfile(candidate) and not os.path.islink(candidate):
+            size = os.path.getsize(candidate)
+            break
+    record = make_record(
+        pctx, run_id=ctx.journal.run_id if ctx.journal is not None else None, action=ARCHIVE,
+        outcome=OUTCOME_DONE if done else OUTCOME_FAILED, reason=None if done else result.message,
+        reviewer=row.reviewer, decision=row.decision, review_comment=row.comment, policy=row.policy,
+        source_system=row.source_system, datasource_name=row.datasource_name, file_id=row.file_id,
+        path=row.path, local_path=row.local_path,
+        content_sha256=st.sha if st is not None else row.content_sha256, size=size,
+        archive_location=archive_location if done else None, stub_path=(st.stub if st is not None else result.stub),
+        journal=jpath, plan_row=row.row,
+    )
+    try:
+        result.proof = proof.append(record)
+    except OSError as exc:
+        if not done:
+            return result
+        result.status = FAILED
+        result.message += f"; but its proof record could not be written ({describe(exc)}): rerun to write it"
+        return result
+    if done and st is not None:
+        st.proof_logged = True
+        ctx.log("proof_logged", st, record_id=record["record_id"], proof=result.proof)
+    return result
+
+
 def remediate(
     plan: Sequence[PlanRow],
     archive_root: Union[str, Path],
@@ -348,6 +425,9 @@ def remediate(
     allow_unhashed: bool = False,
     verify_in_dry_run: bool = True,
     hook: Optional[Hook] = None,
+    holds: Optional[Holds] = None,
+    proof: Optional[ProofLog] = None,
+    proof_context: Optional[ProofContext] = None,
 ) -> Report:
     """Archive the plan's files (``apply=True``) or report what would happen (default).
 
@@ -355,20 +435,35 @@ def remediate(
     ``hook(step, row)`` is called at ``before_copy``, ``after_copy``, ``after_place``,
     ``after_verify``, ``after_move`` (source removed, stub not yet written) and ``after_stub`` (tests
     use it to simulate crashes). A dry run writes nothing, not even the archive root or journal.
+
+    Rows with ``approved`` False (a review sheet's reject / defer / empty) are ``not_approved``.
+    ``holds``: the files on legal hold now, refused whatever the plan says (None: not checked).
+    ``proof`` (with ``apply``): the proof-of-disposition log, one record per row archived or failed,
+    with ``proof_context`` (who, catalogue version...) in each; its folder must be writable
+    (checked before anything is touched: an ``OSError`` otherwise).
     """
     root = os.path.realpath(os.path.expanduser(str(archive_root)))
     jpath = str(journal_path) if journal_path is not None else os.path.join(root, JOURNAL_NAME)
     report = Report(mode="apply" if apply else "dry-run", journal=jpath)
     if apply:
         os.makedirs(root, exist_ok=True)
+        if proof is not None:
+            proof.log_dir.mkdir(parents=True, exist_ok=True)
+            if not os.access(proof.log_dir, os.W_OK | os.X_OK):
+                raise PermissionError(13, "not writable", str(proof.log_dir))
     journal = Journal(jpath, uuid.uuid4().hex) if apply else None
     try:
         ctx = _Ctx(
             apply=apply, journal=journal, states=replay(read_journal(jpath)), hook=hook, archive_root=root,
             stub_message=stub_message, allow_unhashed=allow_unhashed, verify_in_dry_run=verify_in_dry_run,
+            holds=holds,
         )
         seen: dict[str, int] = {}
         for row in plan:
+            if not row.approved:
+                report.results.append(RowResult(row.row, row.path, NOT_APPROVED,
+                                                not_approved_message(row.decision, row.reviewer), row.local_path))
+                continue
             if row.local_path and row.local_path in seen:
                 report.results.append(RowResult(row.row, row.path, SKIPPED,
                                                 f"same file as plan row {seen[row.local_path]}", row.local_path))
@@ -378,7 +473,8 @@ def remediate(
             try:
                 result = _apply_row(row, ctx) if apply else _dry_run_row(row, ctx)
             except RowRefused as exc:
-                result = RowResult(row.row, row.path, REFUSED, str(exc), row.local_path)
+                result = RowResult(row.row, row.path, REFUSED, str(exc), row.local_path, reason=exc.reason,
+                                   expected=exc.expected or expects_refusal(row))
             except (RowFailed, OSError) as exc:
                 result = RowResult(row.row, row.path, FAILED, describe(exc), row.local_path)
             except Exception as exc:  # noqa: BLE001 - one bad row never stops the others
@@ -387,6 +483,8 @@ def remediate(
                 journal.append("failed" if result.status == FAILED else "refused",
                                key=row_key(row.local_path, row.content_sha256), row=row.row, path=row.path,
                                message=result.message)
+            if apply and proof is not None and result.status in (DONE, ALREADY_DONE, FAILED):
+                result = _prove(row, result, ctx, proof, proof_context or ProofContext(), jpath)
             report.results.append(result)
     finally:
         if journal is not None:

@@ -124,6 +124,9 @@ class RowState:
     stub_sha: Optional[str] = None
     done: bool = False
     restore_tmp: Optional[str] = None
+    source_system: Optional[str] = None
+    datasource_name: Optional[str] = None
+    proof_logged: bool = False  # its proof-of-disposition record is written (remediation.proof)
 
 
 def row_key(src: str, expected_sha: Optional[str]) -> str:
@@ -144,6 +147,7 @@ def replay(records: Iterable[dict]) -> dict[str, RowState]:
                 key=key, src=rec["src"], sha=rec["sha256"], expected_sha=rec.get("expected_sha256"),
                 path=rec.get("path", ""), row=rec.get("row"), file_id=rec.get("file_id"),
                 policy=rec.get("policy"), order=order, root=rec.get("root"),
+                source_system=rec.get("source_system"), datasource_name=rec.get("datasource_name"),
             )
             continue
         st = states.get(key)
@@ -165,6 +169,8 @@ def replay(records: Iterable[dict]) -> dict[str, RowState]:
             st.stub, st.stub_sha = rec["stub"], rec["stub_sha256"]
         elif ev == "done":
             st.done = True
+        elif ev == "proof_logged":
+            st.proof_logged = True
         elif ev == "restore_intent":
             st.restore_tmp = rec["tmp"]
         elif ev in ("rolled_back", "undone"):

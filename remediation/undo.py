@@ -20,10 +20,19 @@ from file_records.remediation.fs import (
 )
 from file_records.remediation.journal import Hook, Journal, Recorder, RowState, read_journal, replay
 from file_records.remediation.plan import PlanRow
+from file_records.remediation.proof import (
+    OUTCOME_DONE,
+    OUTCOME_FAILED,
+    UNDO,
+    ProofContext,
+    ProofLog,
+    make_record,
+)
 from file_records.remediation.results import DONE, FAILED, REFUSED, WOULD, Report, RowResult
 
 
-def undo(journal_path: Union[str, Path], *, apply: bool = True, hook: Optional[Hook] = None) -> Report:
+def undo(journal_path: Union[str, Path], *, apply: bool = True, hook: Optional[Hook] = None,
+         proof: Optional[ProofLog] = None, proof_context: Optional[ProofContext] = None) -> Report:
     """Restore every archived (or half-archived) row of a journal, newest first.
 
     For each row: the archived copy must still hash to the journalled SHA-256; it is copied back under
@@ -32,11 +41,19 @@ def undo(journal_path: Union[str, Path], *, apply: bool = True, hook: Optional[H
     modified stub is left in place and reported) and the archive copy is deleted. Undo is itself
     journalled and idempotent: rerunning it after an interruption finishes the job.
     ``apply=False`` only reports.
+
+    ``proof`` (with ``apply``): one proof-of-disposition record (action ``undo``) per archived row
+    restored, or that could not be (outcome ``failed``); a copy that never reached the archive is
+    cleaned up without a record (nothing was disposed of).
     """
     jpath = str(journal_path)
     if not os.path.exists(jpath):
         raise PlanError(f"journal {jpath} does not exist")
     report = Report(mode="undo" if apply else "undo-dry-run", journal=jpath)
+    if apply and proof is not None:
+        proof.log_dir.mkdir(parents=True, exist_ok=True)
+        if not os.access(proof.log_dir, os.W_OK | os.X_OK):
+            raise PermissionError(13, "not writable", str(proof.log_dir))
     journal = Journal(jpath, uuid.uuid4().hex) if apply else None
     try:
         states = replay(read_journal(jpath))
@@ -47,13 +64,15 @@ def undo(journal_path: Union[str, Path], *, apply: bool = True, hook: Optional[H
             try:
                 result = _undo_row(row, st, ctx)
             except RowRefused as exc:
-                result = RowResult(row.row, row.path, REFUSED, str(exc), st.src, st.dest, st.stub)
+                result = RowResult(row.row, row.path, REFUSED, str(exc), st.src, st.dest, st.stub, reason=exc.reason)
             except (RowFailed, OSError) as exc:
                 result = RowResult(row.row, row.path, FAILED, describe(exc), st.src, st.dest, st.stub)
             except Exception as exc:  # noqa: BLE001 - one bad row never stops the others
                 result = RowResult(row.row, row.path, FAILED, f"{type(exc).__name__}: {exc}", st.src, st.dest, st.stub)
             if journal is not None and not result.ok:
                 journal.append("undo_failed", key=st.key, message=result.message)
+            if apply and proof is not None and st.dest is not None and result.status in (DONE, FAILED, REFUSED):
+                _prove(st, result, proof, proof_context or ProofContext(), journal, jpath)
             report.results.append(result)
     finally:
         if journal is not None:
@@ -137,3 +156,26 @@ def _undo_row(row: PlanRow, st: RowState, ctx: Recorder) -> RowResult:
     if notes:
         msg += " (" + "; ".join(notes) + ")"
     return RowResult(row.row, row.path, DONE, msg, src, dest, st.stub)
+
+
+def _prove(st: RowState, result: RowResult, proof: ProofLog, pctx: ProofContext, journal: Optional[Journal],
+           jpath: str) -> None:
+    done = result.status == DONE
+    size = None
+    for candidate in (st.src, st.dest):
+        if candidate and os.path.isfile(candidate) and not os.path.islink(candidate):
+            size = os.path.getsize(candidate)
+            break
+    record = make_record(
+        pctx, run_id=journal.run_id if journal is not None else None, action=UNDO,
+        outcome=OUTCOME_DONE if done else OUTCOME_FAILED, reason=None if done else result.message,
+        policy=st.policy, source_system=st.source_system, datasource_name=st.datasource_name,
+        file_id=st.file_id, path=st.path, local_path=st.src, content_sha256=st.sha, size=size,
+        archive_location=st.dest, stub_path=st.stub, journal=jpath, plan_row=st.row,
+    )
+    try:
+        result.proof = proof.append(record)
+    except OSError as exc:
+        result.message += f"; its proof record could not be written ({describe(exc)})"
+        if done:
+            result.status = FAILED

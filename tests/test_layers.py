@@ -25,8 +25,9 @@ FOUNDATION = {"file_records", "file_records.errors", "file_records.options", "fi
 # layer of a package prefix; a module may import its own layer's package and anything lower
 LAYERS = [
     ("foundation", FOUNDATION),
-    ("libraries", {"file_records.connectors", "file_records.expectations", "file_records.policies",
-                   "file_records.remediation"}),
+    ("libraries", {"file_records.connectors", "file_records.expectations", "file_records.policies"}),
+    # remediation acts on policy exports (plans, review sheets): it may read the policies package
+    ("remediation", {"file_records.remediation"}),
     ("emulators", {"file_records.emulators"}),
     ("pipelines", {"file_records.pipelines"}),
     ("runner", {"file_records.local", "file_records.report"}),  # one layer: they may import each other

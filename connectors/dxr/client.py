@@ -9,9 +9,13 @@ is incomplete, and only then parsed into batches. Status-level retries (connecti
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import random
+import re
+import socket
+import stat
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -30,6 +34,69 @@ FILES_PATH = "/api/v1/files"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_RETRY_AFTER_SECONDS = 300.0
 _BODY_EXCERPT = 300
+
+# Spool files are named file-records-dxr-spool-<pid>-<host>-<random>.jsonl so that one left behind
+# by a killed process (kill -9, OOM: a response can be hundreds of MB) is recognisable and removed
+# by the next fetch on the same host, once its pid no longer runs.
+SPOOL_PREFIX = "file-records-dxr-spool-"
+SPOOL_SUFFIX = ".jsonl"
+_SPOOL_RE = re.compile(r"^" + re.escape(SPOOL_PREFIX) + r"(\d+)-([0-9a-f]{8})-.*" + re.escape(SPOOL_SUFFIX) + r"$")
+
+
+def _host_tag() -> str:
+    """8 hex digits naming this host: a spool directory shared between machines never has another
+    machine's files removed (their pids mean nothing here)."""
+    return hashlib.sha256(socket.gethostname().encode("utf-8", "replace")).hexdigest()[:8]
+
+
+def spool_prefix() -> str:
+    return f"{SPOOL_PREFIX}{os.getpid()}-{_host_tag()}-"
+
+
+def _pid_running(pid: int) -> bool:
+    if pid <= 0:
+        return True  # not a real owner: leave the file alone
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: it runs, as another user
+        return True
+    return True
+
+
+def remove_stale_spools(spool_dir: Optional[str] = None) -> list[str]:
+    """Remove this host's spool files in ``spool_dir`` (default: the temp folder) whose owning
+    process no longer runs; returns the removed paths. Files of this process, of running processes
+    and of other hosts are kept; a file that cannot be removed is only logged."""
+    folder = spool_dir or tempfile.gettempdir()
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return []
+    host, me = _host_tag(), os.getpid()
+    removed = []
+    for name in names:
+        match = _SPOOL_RE.match(name)
+        if not match or match.group(2) != host:
+            continue
+        pid = int(match.group(1))
+        if pid == me or _pid_running(pid):
+            continue
+        path = os.path.join(folder, name)
+        try:
+            if not stat.S_ISREG(os.lstat(path).st_mode):
+                continue
+            size = os.path.getsize(path)
+            os.unlink(path)
+        except FileNotFoundError:
+            continue  # another process cleaned it first
+        except OSError as exc:
+            log.warning("could not remove the stale DXR spool file %s: %s", path, exc)
+            continue
+        log.info("removed stale DXR spool file %s (%d bytes) left by process %d", path, size, pid)
+        removed.append(path)
+    return removed
 
 
 class DxrError(SourceError):
@@ -216,13 +283,14 @@ def fetch_to_spool(
     Raises DxrTruncatedError when every attempt ended early, so an incomplete response is
     never taken for a complete snapshot.
     """
+    remove_stale_spools(options.spool_dir)
     own_session = session is None
     session = session or make_session(options)
     url = options.base_url.rstrip("/") + FILES_PATH
     problems: list[str] = []
     try:
         for attempt in range(1, options.max_attempts + 1):
-            fd, path = tempfile.mkstemp(prefix="dxr-", suffix=".jsonl", dir=options.spool_dir)
+            fd, path = tempfile.mkstemp(prefix=spool_prefix(), suffix=SPOOL_SUFFIX, dir=options.spool_dir)
             keep = False
             try:
                 with os.fdopen(fd, "wb") as spool:

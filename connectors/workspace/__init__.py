@@ -1,7 +1,9 @@
 """Workspace inventory connector: SCIM users plus every user's Workspace and DBFS listings.
 
-`client` is the pure-Python listing engine (no Spark), `ratelimit` the shared token bucket,
-`users` the SCIM / users-file helpers.
+`client` re-exports the pure-Python listing engine (no Spark): `model` (rows, ScanConfig), `auth`
+(credentials resolved on the driver and shipped), `http` (requests, retries), `ratelimit` (the
+adaptive pace), `progress` (progress log lines), `scan` (the parallel frontier); `users` the SCIM /
+users-file helpers; `source` the PySpark DataSource.
 """
 
 from file_records.connectors.workspace.client import (
@@ -11,6 +13,7 @@ from file_records.connectors.workspace.client import (
     ApiError,
     ObjectRow,
     ScanConfig,
+    ShippedCredentials,
     StatusRow,
     UserRef,
     WorkspaceAuth,
@@ -18,17 +21,21 @@ from file_records.connectors.workspace.client import (
     WorkspaceScanner,
     scan_users,
 )
+from file_records.connectors.workspace.progress import PROGRESS_LOGGER, ScanProgress
 from file_records.connectors.workspace.ratelimit import RateLimiter, shared_limiter
 from file_records.connectors.workspace.users import list_users, load_users_file, write_users_csv
 
 __all__ = [
     "NOTEBOOK_SIZE_ESTIMATE_BYTES",
     "OBJECT_ROW_FIELDS",
+    "PROGRESS_LOGGER",
     "STATUS_ROW_FIELDS",
     "ApiError",
     "ObjectRow",
     "RateLimiter",
     "ScanConfig",
+    "ScanProgress",
+    "ShippedCredentials",
     "StatusRow",
     "UserRef",
     "WorkspaceAuth",

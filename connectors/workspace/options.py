@@ -4,7 +4,7 @@ Data source options, the command line's environment variables (``DATABRICKS_HOST
 ``DATABRICKS_CONFIG_PROFILE``, ``FILE_RECORDS_WORKSPACE_*``) and the pipeline configuration keys
 ``file_records.workspace.*`` are derived from :class:`WorkspaceSourceOptions`
 (see :mod:`file_records.options`). Credentials are not options: databricks-sdk unified auth finds
-them (docs/workspace-api.md).
+them on the driver, and they are shipped to the partitions (connectors/workspace/auth.py).
 """
 
 from __future__ import annotations
@@ -38,7 +38,9 @@ class WorkspaceSourceOptions(OptionsModel):
     max_users: Optional[int] = Field(None, gt=0, description="Scan at most this many users (trials)")
     partitions: int = Field(4, ge=1, le=512)
     threads_per_partition: int = Field(16, ge=1, le=256)
-    max_requests_per_second: Optional[float] = Field(20.0, gt=0, description="The scan's request budget")
+    max_requests_per_second: Optional[float] = Field(
+        None, gt=0,
+        description="A ceiling on each partition's pace; unset: none, the pace adapts to the workspace's limit (429s)")
     max_attempts: int = Field(6, ge=1, le=20)
     backoff_base_seconds: float = Field(0.5, ge=0, le=60)
     include_dbfs: StrictBool = True
@@ -72,17 +74,18 @@ class WorkspaceSourceOptions(OptionsModel):
         return self.host is not None or self.profile is not None
 
     def auth(self):
-        from file_records.connectors.workspace.client import WorkspaceAuth
+        from file_records.connectors.workspace.auth import WorkspaceAuth
 
         return WorkspaceAuth(host=self.host, profile=self.profile)
 
-    def scan_config(self, partitions: int):
-        from file_records.connectors.workspace.client import ScanConfig
+    def scan_config(self, partitions: Optional[int] = None):
+        """How each partition scans. Nothing is divided among partitions: each one's pace adapts on
+        its own (partitions that are not running take no share), under the configured ceiling."""
+        from file_records.connectors.workspace.model import ScanConfig
 
-        per_partition = None if self.max_requests_per_second is None else self.max_requests_per_second / partitions
         return ScanConfig(
             threads_per_partition=self.threads_per_partition,
-            max_requests_per_second=per_partition,
+            max_requests_per_second=self.max_requests_per_second,
             max_attempts=self.max_attempts,
             backoff_base_seconds=self.backoff_base_seconds,
             include_dbfs=self.include_dbfs,

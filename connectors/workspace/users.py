@@ -1,10 +1,10 @@
 """Which users to inventory: SCIM (all users, deactivated ones included and marked) or a file.
 
 :func:`list_users` pages ``GET /api/2.0/preview/scim/v2/Users`` itself (``startIndex`` 1-based,
-``count`` per page) through :class:`~file_records.connectors.workspace.client.WorkspaceHttp`, so SCIM calls get the
+``count`` per page) through :class:`~file_records.connectors.workspace.http.WorkspaceHttp`, so SCIM calls get the
 same shared rate limiter and the same retries (429 with ``Retry-After``, 5xx, resets) as listings;
 the predecessor had no retry at all and returned a partial list with exit code 0 on any error —
-here a failure raises :class:`~file_records.connectors.workspace.client.ApiError`. Paging stops at an empty
+here a failure raises :class:`~file_records.connectors.workspace.http.ApiError`. Paging stops at an empty
 page, when ``totalResults`` users have been seen, or at ``max_users``. Users are de-duplicated by
 ``id`` (a user added while paging can shift pages).
 
@@ -22,7 +22,10 @@ import io
 from pathlib import Path
 from typing import Iterable, Optional, Union
 
-from file_records.connectors.workspace.client import AuthLike, ScanConfig, UserRef, WorkspaceHttp
+from file_records.connectors.workspace.auth import AuthLike
+from file_records.connectors.workspace.http import WorkspaceHttp
+from file_records.connectors.workspace.model import ScanConfig, UserRef
+from file_records.spreadsheet import neutralise_cell, unneutralise_cell
 
 __all__ = ["SCIM_USERS", "UserRef", "list_users", "load_users_file", "write_users_csv"]
 
@@ -105,9 +108,10 @@ def parse_users_text(text: str) -> list[UserRef]:
     for row in csv.reader(io.StringIO("\n".join(content[1:]))):
         if len(row) <= name_col:
             continue
-        name = row[name_col].strip()
+        name = unneutralise_cell(row[name_col].strip())
         active = _truthy(row[active_col]) if active_col is not None and len(row) > active_col else None
-        display = row[display_col].strip() or None if display_col is not None and len(row) > display_col else None
+        display = (unneutralise_cell(row[display_col].strip()) or None
+                   if display_col is not None and len(row) > display_col else None)
         add(UserRef(name, active, display))
     return out
 
@@ -133,7 +137,8 @@ def write_users_csv(users: Iterable[Union[UserRef, str]], path: Union[str, Path]
             ref = user if isinstance(user, UserRef) else UserRef(str(user))
             if header:
                 active = "" if ref.active is None else ("true" if ref.active else "false")
-                writer.writerow([ref.username, ref.display_name or "", active])
+                # A display name is whatever the identity provider's admins typed (`=HYPERLINK(...)`).
+                writer.writerow([neutralise_cell(ref.username), neutralise_cell(ref.display_name or ""), active])
             else:
                 fh.write(ref.username + "\n")
             n += 1

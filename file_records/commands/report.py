@@ -1,5 +1,6 @@
-"""`file-records report`: one self-contained HTML page over the local tables (freshness, data-quality
-rules over time, the worst rules with example rows, the gold tables' headline numbers)."""
+"""`file-records report`: one self-contained HTML page over the local tables, records manager first:
+headline figures, every policy of the catalogue, what changed per snapshot, disposition status,
+the largest duplicates and owners, data quality last, and the next commands to run."""
 
 from __future__ import annotations
 
@@ -27,6 +28,15 @@ def _write_atomically(path: Path, text: str) -> None:
         raise
 
 
+def _catalogue_in_use():
+    """The catalogue the pipeline evaluates (FILE_RECORDS_POLICIES_CATALOGUE, else the packaged one)."""
+    from file_records.policies.model import load_catalogue
+    from file_records.policies.options import PolicyOptions
+    from file_records.settings import load
+
+    return load_catalogue(load(PolicyOptions).catalogue)
+
+
 def write_report(state_dir: Path, out_path: Optional[Path] = None) -> Path:
     """Read the tables in ``state_dir`` and write the HTML report to ``out_path`` (default
     ``<state_dir>/report.html``); returns the absolute path written.
@@ -44,7 +54,7 @@ def write_report(state_dir: Path, out_path: Optional[Path] = None) -> Path:
     out = Path(out_path) if out_path is not None else paths.root / DEFAULT_REPORT_NAME
     out = out.expanduser().resolve()
     with reading_session(state_dir) as spark:
-        data = collect_report_data(spark)
+        data = collect_report_data(spark, catalogue=_catalogue_in_use())
     data["state_dir"] = str(paths.root)
     _write_atomically(out, render_report(data))
     return out

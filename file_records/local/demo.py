@@ -42,8 +42,9 @@ def _exported(values: dict[str, str]) -> Iterator[None]:
 
 
 @contextmanager
-def demo_services(seed: int = 7) -> Iterator[DemoEndpoints]:
-    """Start the emulators with the demo corpora; tokens are random and exported for the run."""
+def demo_services(seed: int = 7, day: int = 1) -> Iterator[DemoEndpoints]:
+    """Start the emulators with the demo corpora; tokens are random and exported for the run.
+    ``day=2`` serves the same tenant a day later: some files removed, changed and added."""
     from file_records.emulators.dxr_corpus import demo_records
     from file_records.emulators.dxr_server import DxrEmulator, FaultConfig
     from file_records.emulators.workspace_server import WorkspaceEmulator
@@ -55,7 +56,7 @@ def demo_services(seed: int = 7) -> Iterator[DemoEndpoints]:
     # from DXR; a request-rate limit answered with 429 from the workspace.
     faults = FaultConfig(rate_limit_first_n=1, retry_after_seconds=1, malformed_every=150)
     with ExitStack() as stack:
-        dxr = stack.enter_context(DxrEmulator(demo_records(seed=seed), token=dxr_token, faults=faults))
+        dxr = stack.enter_context(DxrEmulator(demo_records(seed=seed, day=day), token=dxr_token, faults=faults))
         workspace = stack.enter_context(
             WorkspaceEmulator(SyntheticWorkspace.demo(), token=workspace_token, rate_limit_per_second=200.0)
         )

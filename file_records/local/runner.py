@@ -11,10 +11,14 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Mapping, Optional, Sequence
+from typing import Callable, Iterable, Iterator, Mapping, Optional, Sequence
 
 from file_records import pipelines
 from file_records.errors import PipelineRunError, StateError, UsageError
+from file_records.local import failures
+from file_records.local.freshness import downstream
+from file_records.local.progress import Progress
+from file_records.local.runlog import RunLog, jvm_output_to, python_logging_to, stop_jvm
 from file_records.local.spark import LocalSparkError, LocalSparkSettings, StatePaths, connect_session
 
 PIPELINE_DIR = Path(pipelines.__file__).resolve().parent
@@ -26,7 +30,16 @@ DATABASE = "default"
 # is treated as success.
 _ACCUMULATOR_BUG = re.compile(r"UNKNOWN_RESPONSE.*__python_accumulator__", re.DOTALL)
 _COMPLETED = re.compile(r"Run is COMPLETED", re.IGNORECASE)
-_FAILED = re.compile(r"Run is (FAILED|CANCELED)|failed|FAILED", re.IGNORECASE)
+_FLOW_FAILED = re.compile(r"Flow .* (?:has FAILED|failed)")
+
+# The engine retries a failed flow; each retry repeats the connector's own HTTP attempts. Once is
+# enough for a passing fault, and a connector error that retrying cannot fix stops the run at
+# once (see _run_layer). Watchdog: seconds before the retry.
+ENGINE_CONF = {
+    "spark.sql.pipelines.maxFlowRetryAttempts": "1",
+    "spark.sql.pipelines.execution.watchdog.minRetryTime": "2",
+    "spark.sql.pipelines.execution.watchdog.maxRetryTime": "10",
+}
 
 
 class StateLockedError(StateError):
@@ -39,6 +52,8 @@ class RunResult:
     table_counts: dict[str, int] = field(default_factory=dict)
     events: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    log_path: Optional[Path] = None
+    refreshed: list[str] = field(default_factory=list)
 
 
 @contextmanager
@@ -98,20 +113,63 @@ def run_pipeline(
     full_refresh: Sequence[str] = (),
     dry_run: bool = False,
     on_event: Callable[[str], None] = lambda message: None,
+    say: Callable[[str], None] = lambda line: None,
+    verbose: bool = False,
+    refresh_start: Optional[Iterable[str]] = None,
+    known_counts: Optional[Mapping[str, int]] = None,
 ) -> RunResult:
+    """Run the pipeline; ``say`` gets file-records' own console lines (one per table, progress
+    records), the run log ``<state>/logs/run-*.log`` gets the engine's output (and ``say`` too
+    with ``verbose``). A failure is a :class:`PipelineRunError` of a few lines naming the table,
+    the cause and the log. ``refresh_start`` limits the run to those tables and everything
+    downstream of them (None: every table)."""
     check_full_refresh(full_refresh)
     paths = StatePaths(state_dir.resolve()).create()
     started = time.monotonic()
+    conf = {**ENGINE_CONF, **conf}
     with state_lock(paths):
-        spark = connect_session(paths, spark_settings, extra_conf=conf)
+        log = RunLog.create(paths.root, echo=say if verbose else None)
         try:
-            result = _run_graph(spark, paths, conf, full_refresh, dry_run, on_event)
-            if result.completed and not dry_run:
-                result.table_counts = table_counts(spark)
+            with python_logging_to(log, say), jvm_output_to(log, say):
+                result = _run_with_log(paths, conf, spark_settings, full_refresh, dry_run, on_event, say, log,
+                                       refresh_start, known_counts or {})
         finally:
-            spark.stop()
+            log.close()
     result.seconds = time.monotonic() - started
     return result
+
+
+def _run_with_log(paths, conf, spark_settings, full_refresh, dry_run, on_event, say, log: RunLog,
+                  refresh_start: Optional[Iterable[str]] = None,
+                  known_counts: Optional[Mapping[str, int]] = None) -> RunResult:
+    log.write(f"file-records local run in {paths.root}; configuration keys: {', '.join(sorted(conf))}", echo=False)
+    try:
+        spark = connect_session(paths, spark_settings, extra_conf=conf)
+    except Exception:
+        stop_jvm()
+        raise
+    try:
+        result = _run_graph(spark, paths, conf, full_refresh, dry_run, on_event, say, log, refresh_start)
+        result.log_path = log.path
+        if result.completed and not dry_run:
+            # Tables this run did not refresh keep the counts of the run that last wrote them.
+            result.table_counts = table_counts(spark, known={**(known_counts or {}), **result.table_counts})
+        return result
+    except PipelineRunError:
+        with contextlib.suppress(Exception):
+            spark.interruptAll()  # a failed run stops here, not after the engine's own retries
+        raise
+    finally:
+        stopping = time.monotonic()
+        try:
+            spark.stop()
+        finally:
+            # The JVM goes too: it holds the embedded metastore until it exits, and the next
+            # process (the demo's report, the next run) needs it.
+            stopped = time.monotonic()
+            stop_jvm()
+            log.write(f"local Spark stopped in {stopped - stopping:.1f} s, its JVM exited "
+                      f"{time.monotonic() - stopped:.1f} s later", echo=False)
 
 
 def _graph_registry_class():
@@ -212,7 +270,8 @@ def _register(spark, paths, conf):
     return spec, graph_id, registry.reads
 
 
-def _run_graph(spark, paths, conf, full_refresh, dry_run, on_event) -> RunResult:
+def _run_graph(spark, paths, conf, full_refresh, dry_run, on_event, say, log: RunLog,
+               refresh_start: Optional[Iterable[str]] = None) -> RunResult:
     spec, graph_id, reads = _register(spark, paths, conf)
     unknown = sorted(set(full_refresh) - set(reads))
     if unknown:
@@ -222,16 +281,43 @@ def _run_graph(spark, paths, conf, full_refresh, dry_run, on_event) -> RunResult
         )
     result = RunResult(completed=False)
     layers = [sorted(reads)] if dry_run else refresh_layers(reads)
+    if refresh_start is not None and not dry_run:
+        # Only what changed and what depends on it (file_records.local.freshness decides the start).
+        selected = downstream(reads, [*refresh_start, *full_refresh])
+        log.write(f"refreshing {len(selected)} of {len(reads)} tables: {', '.join(sorted(selected))}", echo=False)
+        layers = [kept for kept in ([name for name in layer if name in selected] for layer in layers) if kept]
+    result.refreshed = [name for layer in layers for name in layer]
+    progress = Progress(total=len(result.refreshed), show=say)
     for number, layer in enumerate(layers):
         if number:
             # A graph serves one run on the Connect server; each layer gets a freshly registered one.
             spec, graph_id, _ = _register(spark, paths, conf)
-        _run_layer(spark, graph_id, spec, layer, [t for t in full_refresh if t in layer], dry_run, on_event, result)
+        try:
+            _run_layer(spark, graph_id, spec, layer, [t for t in full_refresh if t in layer], dry_run,
+                       on_event, result, progress, log)
+        except PipelineRunError:
+            progress.layer_done([t for t in layer if t in progress.failed], {}, ok=False)
+            raise
+        if not dry_run:
+            counts = _layer_counts(spark, layer)
+            result.table_counts.update({k: v for k, v in counts.items() if v is not None})
+            progress.layer_done(layer, counts)
     result.completed = True
     return result
 
 
-def _run_layer(spark, graph_id, spec, layer, full_refresh, dry_run, on_event, result: RunResult) -> None:
+def _layer_counts(spark, layer: Sequence[str]) -> dict[str, Optional[int]]:
+    counts: dict[str, Optional[int]] = {}
+    for name in layer:
+        try:
+            counts[name] = spark.read.table(f"{DATABASE}.{name}").count()
+        except Exception:  # noqa: BLE001 - a view or a table the layer did not create: no count
+            counts[name] = None
+    return counts
+
+
+def _run_layer(spark, graph_id, spec, layer, full_refresh, dry_run, on_event, result: RunResult,
+               progress: Progress, log: RunLog) -> None:
     from pyspark.pipelines.spark_connect_pipeline import start_run
 
     events = start_run(
@@ -250,31 +336,36 @@ def _run_layer(spark, graph_id, spec, layer, full_refresh, dry_run, on_event, re
             if message is None:
                 continue
             result.events.append(message)
+            log.write(f"event: {message.rstrip()}")
+            progress.event(message)
             on_event(message)
             if _COMPLETED.search(message):
                 completed = True
+            elif _FLOW_FAILED.search(message):
+                summary = failures.summarise([message])
+                if summary.error_class is not None and not summary.retryable:
+                    # Retrying cannot fix it (a rejected token, a query the API refuses): stop now.
+                    log.write(f"stopping the run: {summary.error_class} is not retryable", echo=False)
+                    raise PipelineRunError(_failure_message(summary, log))
+    except PipelineRunError:
+        raise
     except Exception as exc:
         if completed and _ACCUMULATOR_BUG.search(str(exc)):
             return
-        raise PipelineRunError(_summarise_failure(exc, result.events)) from exc
+        log.write(f"the run ended with {type(exc).__name__}: {exc}")
+        raise PipelineRunError(_failure_message(failures.summarise(result.events, str(exc)), log)) from exc
     if not completed:
-        raise PipelineRunError(_summarise_failure(None, result.events))
+        raise PipelineRunError(_failure_message(failures.summarise(result.events), log))
 
 
-def _summarise_failure(exc: Optional[BaseException], events: list[str]) -> str:
-    failures = [message for message in events if _FAILED.search(message)]
-    lines = ["the pipeline run did not complete."]
-    if failures:
-        lines.append("What failed:")
-        lines.extend(f"  {message.strip()[:2000]}" for message in failures[-5:])
-    if exc is not None:
-        lines.append(f"Error: {type(exc).__name__}: {str(exc).strip()[:2000]}")
-    return "\n".join(lines)
+def _failure_message(summary: failures.FailureSummary, log: RunLog) -> str:
+    return "\n".join(summary.lines(log.path))
 
 
-def table_counts(spark) -> dict[str, int]:
+def table_counts(spark, known: Optional[Mapping[str, int]] = None) -> dict[str, int]:
+    known = known or {}
     names = sorted(row.tableName for row in spark.sql(f"SHOW TABLES IN {DATABASE}").collect() if not row.isTemporary)
-    return {name: spark.read.table(f"{DATABASE}.{name}").count() for name in names}
+    return {name: known[name] if name in known else spark.read.table(f"{DATABASE}.{name}").count() for name in names}
 
 
 __all__ = [

@@ -108,8 +108,13 @@ def _prepare_environment(paths: StatePaths) -> None:
     # spark-submit command line: the Derby home and our quiet log4j configuration.
     java_options = f"-Dderby.system.home={paths.metastore} -Dlog4j2.configurationFile={LOG4J_CONFIG.as_uri()}"
     os.environ["PYSPARK_SUBMIT_ARGS"] = f'--driver-java-options "{java_options}" pyspark-shell'
-    for name in ("py4j", "pyspark", "SQLQueryContextLogger"):
+    for name in ("py4j", "pyspark"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
+    # pyspark logs query errors through this logger with extra keyword arguments: it must be
+    # created as a PySparkLogger (a plain logging.Logger breaks pyspark's exception conversion).
+    from pyspark.logger import PySparkLogger
+
+    PySparkLogger.getLogger("SQLQueryContextLogger").setLevel(logging.CRITICAL)
     # Python data sources and UDFs run in workers the JVM starts: make them use this venv.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)

@@ -12,19 +12,39 @@ Shape of the result (all values JSON-friendly: str, int, float, bool, None, list
       "freshness": [{"source", "table", "label", "latest_id", "taken_at", "ingestion_date",
                      "rows", "items", "runs", "silver_table", "silver_rows"}, ...],
       "headline": {"silver_files": 496, "silver_bytes": ..., "quarantined_files": ..., ...},
+      "policies": {"computed": bool,                       # gold_policy_summary / _flags present
+                   "table": "gold_policy_summary" | "gold_policy_flags" | None,
+                   "detected_on", "previous_detected_on",  # the newest run and the one before
+                   "first_run": bool,                      # no run before the newest one
+                   "summary": [{"policy", "action", "severity", "description", "enabled",
+                                "in_catalogue", "detected_on", "files", "bytes", "owners",
+                                "suppressed_files", "files_change", "bytes_change"}, ...]},
+                   # EVERY policy of the catalogue in use (0 when it caught nothing), plus any
+                   # policy of the table the catalogue no longer has; most files first
+      "changes": {"sources": [{"source_system", "label", "snapshots": [{"snapshot_id",
+                  "ingestion_date", "files_total", "bytes_total", "files_added", "files_removed",
+                  "files_changed", "bytes_added", "bytes_removed"}, ...]}]} | None,   # None: no table yet
+      "disposition": {"by_status": {"confirmed": n, "pending": n, "reappeared": n, "restored": n},
+                      "total": n, "reappeared": [{"source_system", "file_id", "path", "policy",
+                      "reviewer", "archived_at", "archive_location", "checked_snapshot_id",
+                      "checked_at"}, ...]} | None,                                 # None: no table yet
+      "duplicates": {"top": [{"keeper_path", "copies", "total_bytes", "reclaimable_bytes"}, ...]},
+      "owners": {"top": [{"owner", "files", "bytes", "flagged_files"}, ...], "unowned_files": n} | None,
+      "users": {"scan_id", "scan_time", "by_status": {"success": n, ...}, "with_errors": [...]},
       "rules": [{"dataset", "rule", "action", "description",
                  "series": [{"date", "passed", "failed", "failure_rate"}, ...],
                  "latest": {...} | None, "quarantined": int | None}, ...],
       "worst_rules": [{"dataset", "rule", "action", "description", "failed", "total",
                        "failure_rate", "date", "quarantined", "kept": bool,
-                       "examples": [{"key", "failed_rules", "path", "excerpt"}, ...]}, ...],
-                       # key: the row's key columns (file_records.datasets), joined with ':'
-
-      "duplicates": {"top": [{"keeper_path", "copies", "total_bytes", "reclaimable_bytes"}, ...]},
-      "users": {"scan_id", "scan_time", "by_status": {"success": n, ...}, "with_errors": [...]},
-      "policies": {"summary": [{"policy", "action", "severity", "detected_on", "files", "bytes",
-                                "files_change"}, ...]} | None,
+                       "examples": [{"key", "failed_rules", "rows", "path", "excerpt"}, ...]}, ...],
+                       # key: the row's key columns (file_records.datasets), joined with ':'.
+                       # A quarantined example stands for every quarantine row of its key:
+                       # failed_rules is the union of their rules, rows how many there are.
+                       # The page lists each example row once, with all its rules.
     }
+
+Every catalogue policy comes from the catalogue in use (``FILE_RECORDS_POLICIES_CATALOGUE``, else the
+packaged one) unless the caller passes the policies.
 """
 
 from __future__ import annotations
@@ -124,11 +144,26 @@ def _t(name: str) -> str:
     return f"`{DATABASE}`.`{name}`"
 
 
+_NO_DATABASE = re.compile(r"SCHEMA_NOT_FOUND|NoSuchDatabase|NoSuchNamespace|Database .* not found", re.IGNORECASE)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    line = text.splitlines()[0].strip() if text else ""
+    return f"{type(exc).__name__}: {line}"[:400] if line else type(exc).__name__
+
+
 def _present_tables(spark) -> set[str]:
+    """The tables of the catalog. Only a catalog without the database is "no tables yet"; a
+    catalog that cannot be read (locked metastore, broken state) is an error with its reason."""
+    from file_records.errors import FileRecordsError
+
     try:
         return {row.tableName for row in spark.sql(f"SHOW TABLES IN `{DATABASE}`").collect() if not row.isTemporary}
-    except Exception:  # noqa: BLE001 - no database yet: nothing to report
-        return set()
+    except Exception as exc:
+        if _NO_DATABASE.search(str(exc)):
+            return set()
+        raise FileRecordsError(f"the tables could not be read: {_first_line(exc)}") from exc
 
 
 def _safe(default: Any, build: Callable[[], Any]) -> Any:
@@ -225,6 +260,18 @@ def _headline(spark, tables: set[str], counts: dict[str, int]) -> dict[str, Any]
         h["policy_flags"] = row.get("flags")
         h["policy_flagged_files"] = row.get("files")
         h["policies_triggered"] = row.get("policies")
+        held = _safe({}, lambda: _one(spark, f"""
+            SELECT count(DISTINCT source_system, file_id) AS files FROM {_t('gold_policy_flags')}
+            WHERE suppressed_by IS NOT NULL"""))
+        if held:
+            h["policy_held_files"] = held.get("files")
+    if "gold_disposition_status" in tables:
+        row = _safe({}, lambda: _one(spark, f"""
+            SELECT count(*) AS archived, count_if(status = 'reappeared') AS reappeared
+            FROM {_t('gold_disposition_status')}"""))
+        if row:
+            h["archived_files"] = row.get("archived")
+            h["reappeared_files"] = row.get("reappeared")
     return h
 
 
@@ -319,14 +366,34 @@ def _order_columns(spec: dict) -> list[str]:
     return list(dict.fromkeys([*spec["key"], "path"]))
 
 
-def _example(row: dict, spec: dict, failed_rules: list[str]) -> dict:
+def _example(row: dict, spec: dict, failed_rules: list[str], rows: Optional[int] = None) -> dict:
     key = _key_value(row, spec["key"])
     return {
         "key": redact(key) if key is not None else None,
-        "failed_rules": [str(r) for r in failed_rules],
+        "failed_rules": list(dict.fromkeys(str(r) for r in failed_rules)),
+        "rows": rows,
         "path": redact(row.get("path")),
         "excerpt": _excerpt(row, spec),
     }
+
+
+def _grouped_quarantine_sql(quarantine: str, spec: dict, literal: str, limit: int) -> str:
+    """Quarantine rows grouped by their key (a row without a key is a group of its own): one row
+    per group that lists the rule, with ``_all_rules`` (the rules of every row of the group) and
+    ``_rows`` (how many rows). The fewest-rules groups first, as the ungrouped query."""
+    key = list(spec["key"])
+    order = ", ".join(f"{c} NULLS LAST" for c in _order_columns(spec))
+    unkeyed = " AND ".join(f"{c} IS NULL" for c in key) or "true"
+    group = ", ".join([*key, "_row_text"])
+    return f"""
+        WITH q AS (SELECT *, CASE WHEN {unkeyed} THEN to_json(struct(*)) END AS _row_text FROM {_t(quarantine)}),
+        g AS (SELECT *,
+                     row_number() OVER (PARTITION BY {group} ORDER BY size(failed_rules) DESC, {order}) AS _n,
+                     count(*) OVER (PARTITION BY {group}) AS _rows,
+                     array_distinct(flatten(collect_list(failed_rules) OVER (PARTITION BY {group}))) AS _all_rules
+              FROM q)
+        SELECT * FROM g WHERE _n = 1 AND array_contains(_all_rules, {literal})
+        ORDER BY size(_all_rules), {order} LIMIT {limit}"""
 
 
 def _examples(spark, tables: set[str], entry: dict, rule_objects: dict[tuple[str, str], Any]) -> tuple[list[dict], bool]:
@@ -344,10 +411,16 @@ def _examples(spark, tables: set[str], entry: dict, rule_objects: dict[tuple[str
         if quarantine not in tables:
             return [], False
         literal = "'" + rule.replace("\\", "\\\\").replace("'", "\\'") + "'"
+        grouped = _safe(None, lambda: _rows(spark, _grouped_quarantine_sql(quarantine, spec, literal, EXAMPLES_PER_RULE)))
+        if grouped is not None:
+            return [
+                _example(r, spec, _in_rule_order(dataset, r.get("_all_rules") or [], rule_objects), int(r.get("_rows") or 1))
+                for r in grouped
+            ], False
         rows = _safe([], lambda: _rows(spark, f"""
             SELECT * FROM {_t(quarantine)} WHERE array_contains(failed_rules, {literal})
             ORDER BY size(failed_rules), {", ".join(f"{c} NULLS LAST" for c in order)} LIMIT {EXAMPLES_PER_RULE}"""))
-        return [_example(r, spec, r.get("failed_rules") or []) for r in rows], False
+        return [_example(r, spec, r.get("failed_rules") or [], 1) for r in rows], False
     rule_object = rule_objects.get((dataset, rule))
     if rule_object is None:
         return [], True
@@ -365,6 +438,12 @@ def _examples(spark, tables: set[str], entry: dict, rule_objects: dict[tuple[str
             for row in _safe([], lambda table=table: failing_rows(table, EXAMPLES_PER_RULE - len(examples))):
                 examples.append(_example(row, spec, [*(row.get("failed_rules") or []), rule]))
     return examples, True
+
+
+def _in_rule_order(dataset: str, names: Iterable[Any], rule_objects: dict[tuple[str, str], Any]) -> list[str]:
+    """Rule names in the order of expectations/rules (unknown names last, by name)."""
+    order = {name: i for i, name in enumerate(name for d, name in rule_objects if d == dataset)}
+    return sorted(dict.fromkeys(str(n) for n in names), key=lambda n: (order.get(n, 10_000), n))
 
 
 def _worst_rules(spark, tables: set[str], rules: list[dict]) -> list[dict]:
@@ -419,29 +498,173 @@ def _users(spark, tables: set[str]) -> Optional[dict]:
     }
 
 
-def _policies(spark, tables: set[str]) -> Optional[dict]:
-    if "gold_policy_summary" not in tables and "gold_policy_flags" not in tables:
+SEVERITY_RANK = {"critical": 3, "high": 2, "medium": 1, "low": 0}
+POLICY_COLUMNS = ("files", "bytes", "owners", "suppressed_files", "files_change", "bytes_change")
+
+
+def _text(value: Any) -> Any:
+    value = getattr(value, "value", value)  # an Enum
+    return None if value is None else str(value)
+
+
+def catalogue_policies(catalogue: Any = None) -> list[dict]:
+    """The policies of ``catalogue`` (a Catalogue, or an iterable of Policy objects or dicts) as
+    plain dicts; None: the packaged catalogue (the report command passes the one in use). A
+    catalogue that cannot be loaded is an error (the pipeline would not run with it either)."""
+    if catalogue is None:
+        from file_records.policies.model import load_catalogue
+
+        catalogue = load_catalogue(None)
+    items = getattr(catalogue, "policies", catalogue)
+    result = []
+    for item in items:
+        get = item.get if isinstance(item, dict) else (lambda name, default=None, item=item: getattr(item, name, default))
+        result.append({
+            "policy": str(get("name")), "action": _text(get("action")), "severity": _text(get("severity")),
+            "description": get("description"), "enabled": bool(get("enabled", True)),
+        })
+    return result
+
+
+def _policy_row(base: dict, found: Optional[dict], **extra: Any) -> dict:
+    row = {**base, "detected_on": None, **{c: None for c in POLICY_COLUMNS}, **extra}
+    if found:
+        row.update({k: found.get(k) for k in ("detected_on", *POLICY_COLUMNS) if k in found})
+        for k in ("action", "severity"):
+            row[k] = row.get(k) or found.get(k)
+    return row
+
+
+def _policies(spark, tables: set[str], catalogue: list[dict]) -> dict:
+    """Every catalogue policy with its numbers in the newest run (0 when it caught nothing), and
+    the change since the run before (files_change None on the first run)."""
+    table = next((t for t in ("gold_policy_summary", "gold_policy_flags") if t in tables), None)
+    found: list[dict] = []
+    latest = previous = None
+    if table == "gold_policy_summary":
+        runs = _safe([], lambda: _rows(spark, f"""
+            SELECT DISTINCT detected_on FROM {_t(table)} ORDER BY detected_on DESC LIMIT 2"""))
+        dates = [r["detected_on"] for r in runs]
+        latest, previous = (dates + [None, None])[:2]
+        if latest is not None:
+            # every column: a table of an older layout (no owners / suppressed_files yet) shows "—" there
+            found = _safe([], lambda: _rows(spark, f"""
+                SELECT * FROM {_t(table)} WHERE detected_on = (SELECT max(detected_on) FROM {_t(table)})"""))
+    elif table == "gold_policy_flags":
+        basic = """policy, max(action) AS action, max(severity) AS severity, max(detected_on) AS detected_on,
+                   count(DISTINCT source_system, file_id) AS files, sum(coalesce(size, 0)) AS bytes"""
+        found = _safe(None, lambda: _rows(spark, f"""
+            SELECT {basic}, count(DISTINCT lower(owner)) AS owners,
+                   count(DISTINCT CASE WHEN suppressed_by IS NOT NULL THEN source_system END,
+                                  CASE WHEN suppressed_by IS NOT NULL THEN file_id END) AS suppressed_files
+            FROM {_t(table)} GROUP BY policy"""))
+        if found is None:  # flags of an older layout
+            found = _safe([], lambda: _rows(spark, f"SELECT {basic} FROM {_t(table)} GROUP BY policy"))
+        latest = max((r["detected_on"] for r in found if r.get("detected_on")), default=None)
+    by_name = {str(r["policy"]): r for r in found}
+    with_history = table == "gold_policy_summary"
+    known = set(found[0]) if found else {"files", "bytes", "owners", "suppressed_files", "files_change"}
+    zero = {c: 0 for c in ("files", "bytes", "owners", "suppressed_files") if c in known}  # not "0" for a missing column
+    rows = []
+    for index, policy in enumerate(catalogue):
+        hit = by_name.pop(policy["policy"], None)
+        extra: dict[str, Any] = {"in_catalogue": True, "_index": index}
+        if table is not None and policy["enabled"]:
+            hit = {**zero, "detected_on": latest, **(hit or {})}
+            if with_history and previous is not None and "files_change" in known and hit.get("files_change") is None:
+                # no row in the run before: the policy caught nothing then
+                hit["files_change"] = int(hit.get("files") or 0)
+                hit["bytes_change"] = int(hit.get("bytes") or 0)
+        rows.append(_policy_row(policy, hit, **extra))
+    for index, (name, hit) in enumerate(sorted(by_name.items()), start=len(rows)):
+        base = {"policy": name, "action": hit.get("action"), "severity": hit.get("severity"), "description": None,
+                "enabled": True}
+        rows.append(_policy_row(base, hit, in_catalogue=False, _index=index))
+    if table is not None:  # most files first, then the most severe; not computed: catalogue order
+        rows.sort(key=lambda r: (-(r["files"] or 0), -SEVERITY_RANK.get(str(r.get("severity")), -1), r["_index"]))
+    for row in rows:
+        row.pop("_index")
+    return {
+        "computed": table is not None, "table": table, "detected_on": latest, "previous_detected_on": previous,
+        "first_run": with_history and previous is None, "summary": rows,
+    }
+
+
+CHANGE_SNAPSHOTS = 12
+DISPOSITION_STATUSES = ("confirmed", "pending", "reappeared", "restored")
+REAPPEARED_LISTED = 25
+TOP_OWNERS = 10
+
+
+def _changes(spark, tables: set[str]) -> Optional[dict]:
+    """The newest CHANGE_SNAPSHOTS snapshots of each source in gold_file_changes, oldest first."""
+    if "gold_file_changes" not in tables:
         return None
-    summary = []
-    if "gold_policy_summary" in tables:
-        summary = _safe([], lambda: _rows(spark, f"""
-            SELECT policy, action, severity, detected_on, files, bytes, files_change
-            FROM (SELECT *, row_number() OVER (PARTITION BY policy ORDER BY detected_on DESC) AS _n
-                  FROM {_t('gold_policy_summary')}) WHERE _n = 1
-            ORDER BY files DESC, policy"""))
-    elif "gold_policy_flags" in tables:
-        summary = _safe([], lambda: _rows(spark, f"""
-            SELECT policy, max(action) AS action, max(severity) AS severity, max(detected_on) AS detected_on,
-                   count(DISTINCT source_system, file_id) AS files, sum(coalesce(size, 0)) AS bytes,
-                   CAST(NULL AS BIGINT) AS files_change
-            FROM {_t('gold_policy_flags')} GROUP BY policy ORDER BY files DESC, policy"""))
-    return {"summary": summary}
+    rows = _safe([], lambda: _rows(spark, f"""
+        SELECT source_system, snapshot_id, ingestion_date, files_total, bytes_total, files_added, files_removed,
+               files_changed, bytes_added, bytes_removed
+        FROM (SELECT *, row_number() OVER (PARTITION BY source_system ORDER BY snapshot_id DESC) AS _n
+              FROM {_t('gold_file_changes')})
+        WHERE _n <= {CHANGE_SNAPSHOTS} ORDER BY source_system, snapshot_id"""))
+    sources: dict[str, dict] = {}
+    for row in rows:
+        name = str(row.pop("source_system"))
+        known = registry.SOURCES.get(name)
+        entry = sources.setdefault(name, {"source_system": name, "label": known.label if known else name, "snapshots": []})
+        entry["snapshots"].append(row)
+    return {"sources": list(sources.values())}
 
 
-def collect_report_data(spark, now: Optional[datetime] = None) -> dict:
-    """Everything the report shows, as plain Python data (see the module docstring)."""
+def _disposition(spark, tables: set[str]) -> Optional[dict]:
+    """Counts of archived files per status, and the files that reappeared in their source."""
+    table = "gold_disposition_status"
+    if table not in tables:
+        return None
+    counts = _safe([], lambda: _rows(spark, f"SELECT status, count(*) AS n FROM {_t(table)} GROUP BY status"))
+    by_status = {status: 0 for status in DISPOSITION_STATUSES}
+    by_status.update({str(r["status"]): int(r["n"]) for r in counts})
+    reappeared = _safe([], lambda: _rows(spark, f"""
+        SELECT source_system, file_id, path, policy, reviewer, archived_at, archive_location, checked_snapshot_id,
+               checked_at
+        FROM {_t(table)} WHERE status = 'reappeared'
+        ORDER BY checked_at DESC NULLS LAST, path, file_id LIMIT {REAPPEARED_LISTED}"""))
+    for row in reappeared:
+        for column in ("file_id", "path", "reviewer", "archive_location"):
+            row[column] = redact(row.get(column))
+    return {"by_status": by_status, "total": sum(by_status.values()), "reappeared": reappeared}
+
+
+def _owners(spark, tables: set[str]) -> Optional[dict]:
+    """The owners holding the most bytes (silver_all_files, every source), with their flagged files."""
+    if "silver_all_files" not in tables:
+        return None
+    flagged = "gold_policy_flags" in tables
+    join = (f"""LEFT JOIN (SELECT lower(owner) AS owner, count(DISTINCT source_system, file_id) AS flagged_files
+                            FROM {_t('gold_policy_flags')} GROUP BY lower(owner)) p ON p.owner = a.owner"""
+            if flagged else "")
+    top = _safe([], lambda: _rows(spark, f"""
+        SELECT a.owner, a.files, a.bytes, {"p.flagged_files" if flagged else "CAST(NULL AS BIGINT)"} AS flagged_files
+        FROM (SELECT lower(owner) AS owner, count(*) AS files, sum(coalesce(size, 0)) AS bytes
+              FROM {_t('silver_all_files')} WHERE nullif(trim(owner), '') IS NOT NULL GROUP BY lower(owner)) a
+        {join}
+        ORDER BY a.bytes DESC, a.owner LIMIT {TOP_OWNERS}"""))
+    for row in top:
+        row["owner"] = redact(row.get("owner"))
+        if flagged and row.get("flagged_files") is None:
+            row["flagged_files"] = 0
+    unowned = _safe({}, lambda: _one(spark, f"""
+        SELECT count(*) AS n FROM {_t('silver_all_files')} WHERE nullif(trim(owner), '') IS NULL"""))
+    return {"top": top, "unowned_files": unowned.get("n")}
+
+
+def collect_report_data(spark, now: Optional[datetime] = None, catalogue: Any = None) -> dict:
+    """Everything the report shows, as plain Python data (see the module docstring).
+
+    ``catalogue``: the policies to list (a Catalogue, Policy objects or dicts with name, action,
+    severity, description); None: the catalogue in use, as the pipeline loads it."""
     generated = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
     tables = _present_tables(spark)
+    policies = catalogue_policies(catalogue)
     counts = _table_counts(spark, tables)
     rules = _rules(spark, tables)
     quarantined = _quarantine_counts(spark, tables)
@@ -453,9 +676,12 @@ def collect_report_data(spark, now: Optional[datetime] = None) -> dict:
         "tables": counts,
         "freshness": _freshness(spark, tables, counts),
         "headline": _headline(spark, tables, counts),
+        "policies": _policies(spark, tables, policies),
+        "changes": _changes(spark, tables),
+        "disposition": _disposition(spark, tables),
+        "duplicates": _duplicates(spark, tables),
+        "owners": _owners(spark, tables),
+        "users": _users(spark, tables),
         "rules": rules,
         "worst_rules": _worst_rules(spark, tables, rules),
-        "duplicates": _duplicates(spark, tables),
-        "users": _users(spark, tables),
-        "policies": _policies(spark, tables),
     }

@@ -15,7 +15,7 @@ SILVER_COLUMNS = [
 ]
 STATUS_COLUMNS = [
     "username", "active", "source", "status", "files", "bytes", "estimated_bytes", "requests", "retries",
-    "duration_seconds", "error", "depth_capped", "scan_id", "ingestion_date", "ingested_at",
+    "duration_seconds", "error", "depth_capped", "home_missing", "scan_id", "ingestion_date", "ingested_at",
 ]
 # The predecessor's CSV columns, in its order: consumers of that CSV read these first.
 PREDECESSOR_COLUMNS = ["username", "file_count", "total_size", "total_size_gb", "status", "file_source", "error"]
@@ -52,10 +52,16 @@ def rule_input_history(bronze: DataFrame) -> DataFrame:
 
 
 def scan_status(bronze: DataFrame) -> DataFrame:
-    """One row per user, source and scan: how the listing went."""
+    """One row per user, source and scan: how the listing went.
+
+    ``home_missing``: the user has no home folder in that source (normal: a DBFS home exists only
+    for users who wrote there); such a source is ``empty``, never an error. Scans written before
+    the column existed read as ``false``.
+    """
     return (
         bronze.where(F.col("record_type") == RECORD_TYPE_STATUS)
         .withColumn("active", F.col("user_active"))
+        .withColumn("home_missing", F.coalesce(F.col("home_missing"), F.lit(False)))
         .select(*STATUS_COLUMNS)
     )
 
@@ -68,7 +74,9 @@ def user_inventory(status: DataFrame, objects: DataFrame) -> DataFrame:
     """One row per user per scan, totals right where the predecessor was wrong.
 
     status: `error` when every listed source failed for good, `partial` when one failed or was
-    only partly listed, else `success` (files found) or `empty`. file_source: which of DBFS and
+    only partly listed, else `success` (files found) or `empty`. A missing home folder is not a
+    failure: its source is `empty` (no Workspace home plus DBFS files is `success`; an empty
+    Workspace home plus no DBFS home is `empty`). file_source: which of DBFS and
     Workspace hold files. total_size_gb is GiB rounded to 2 decimals. Notebook sizes are
     estimates (estimated_bytes says how much of total_size is estimated).
     """

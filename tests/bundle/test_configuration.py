@@ -65,7 +65,8 @@ def test_configuration_keys_are_fields_of_the_options_models():
     for target in TARGETS:
         keys |= set(configuration(resolve_target(target)[0]))
     known = set(pipeline_conf.all_keys())
-    unknown = sorted(keys - known)
+    # The engine's own keys (pipelines.*) are Databricks settings, not file-records settings.
+    unknown = sorted(key for key in keys - known if not key.startswith("pipelines."))
     assert unknown == [], f"not a field of {sorted(m.__name__ for m in pipeline_conf.COMPONENTS.values())}: {unknown}"
 
 
@@ -79,7 +80,7 @@ def test_all_keys_are_derived_from_the_models():
 
 
 def test_every_component_is_configured():
-    components = {key.split(".")[1] for key in configuration()}
+    components = {key.split(".")[1] for key in configuration() if key.startswith("file_records.")}
     assert components == set(pipeline_conf.COMPONENTS)
     for component in pipeline_conf.COMPONENTS:
         assert pipeline_conf.enabled_key(component) in configuration(), f"the bundle does not switch {component}"
@@ -226,7 +227,7 @@ def _code_reads() -> set[str]:
 
 
 def test_pipeline_code_reads_every_configured_key():
-    unread = sorted(set(configuration()) - _code_reads())
+    unread = sorted(key for key in set(configuration()) - _code_reads() if not key.startswith("pipelines."))
     assert unread == [], f"set by the bundle but never read by the pipeline code: {unread}"
 
 

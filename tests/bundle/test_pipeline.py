@@ -45,7 +45,10 @@ def test_pipeline_shape():
     assert pipeline["catalog"] == "${var.catalog}"
     assert pipeline["schema"] == "${var.schema}"
     assert "clusters" not in pipeline  # serverless
-    assert not pipeline.get("continuous"), "a triggered pipeline, run by the daily job"
+    # Triggered by default (the daily job runs it); continuous is a choice (docs/databricks.md).
+    assert pipeline.get("continuous") == "${var.pipeline_continuous}"
+    assert root_document()["variables"]["pipeline_continuous"]["default"] is False
+    assert pipeline["configuration"]["pipelines.trigger.interval"] == "${var.pipeline_trigger_interval}"
     assert not pipeline.get("development"), "development comes from the target mode, never hard-coded"
     root_path = (base / pipeline["root_path"]).resolve()
     assert root_path.is_dir(), root_path

@@ -79,7 +79,7 @@ def test_remediate_undo_missing_journal(tmp_path):
 def test_remediate_unusable_archive_root(env, base):
     blocker = env["tmp"] / "a-file"
     blocker.write_bytes(b"not a directory")
-    args = base[:2] + ["--archive-root", str(blocker / "archive")] + base[4:] + ["--apply"]
+    args = base[:2] + ["--archive-root", str(blocker / "archive")] + base[4:] + ["--apply", "--no-hold-check"]
     with pytest.raises(UsageError, match="cannot use"):
         call(remediate_cmd, args)
     assert all((env["share"] / rel).read_bytes() == data for rel, data in env["files"].items())
@@ -104,7 +104,7 @@ def test_remediate_apply_undo_and_exit_codes(env, base, capsys):
     out = capsys.readouterr().out
     assert "would_do" in out and "Dry run" in out
     assert snapshot(env["share"]) == before
-    assert call(remediate_cmd, base + ["--apply", "--json"]) == 0
+    assert call(remediate_cmd, base + ["--apply", "--json", "--no-hold-check"]) == 0
     data = orjson.loads(capsys.readouterr().out)
     assert data["counts"] == {"done": 3} and data["mode"] == "apply"
     journal = data["journal"]
@@ -115,7 +115,7 @@ def test_remediate_apply_undo_and_exit_codes(env, base, capsys):
     assert snapshot(env["share"]) == before
     (env["share"] / "Reports/q1.pdf").write_bytes(b"changed")
     capsys.readouterr()
-    assert call(remediate_cmd, base + ["--apply"]) == 1
+    assert call(remediate_cmd, base + ["--apply", "--no-hold-check"]) == 1
     out = capsys.readouterr().out
     assert "hash mismatch" in out and f"Journal: {journal}" in out
 

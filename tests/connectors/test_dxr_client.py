@@ -349,3 +349,54 @@ def test_record_cap_larger_than_response_is_not_capped(emu, tmp_path):
     spooled.discard()
     assert spooled.capped is False
     assert spooled.records == N_RECORDS
+
+
+# --- stale spool files ---------------------------------------------------------------------------
+
+
+def _dead_pid() -> int:
+    import subprocess
+
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
+
+
+def _spool_name(pid: int, host: str | None = None) -> str:
+    from file_records.connectors.dxr import client
+
+    return f"{client.SPOOL_PREFIX}{pid}-{host or client._host_tag()}-abc123{client.SPOOL_SUFFIX}"
+
+
+def test_remove_stale_spools_only_removes_dead_owners_on_this_host(tmp_path):
+    from file_records.connectors.dxr.client import remove_stale_spools
+
+    dead = _dead_pid()
+    stale = tmp_path / _spool_name(dead)
+    keep = {
+        "running": tmp_path / _spool_name(os.getppid()),
+        "mine": tmp_path / _spool_name(os.getpid()),
+        "other host": tmp_path / _spool_name(dead, host="0badc0de"),
+        "unrelated": tmp_path / "dxr-old.jsonl",
+        "not a spool": tmp_path / f"notes-{dead}.jsonl",
+    }
+    for path in (stale, *keep.values()):
+        path.write_bytes(b'{"a": 1}\n')
+    (tmp_path / _spool_name(dead).replace("abc123", "dir")).mkdir()  # not a regular file: kept
+
+    assert remove_stale_spools(str(tmp_path)) == [str(stale)]
+    assert not stale.exists()
+    assert all(path.exists() for path in keep.values())
+    assert remove_stale_spools(str(tmp_path / "missing")) == []
+
+
+def test_fetch_removes_stale_spools_and_names_its_own(emu, tmp_path):
+    stale = tmp_path / _spool_name(_dead_pid())
+    stale.write_bytes(b"x" * 1024)
+    spooled = fetch_to_spool(options(emu, tmp_path))
+    try:
+        assert not stale.exists()
+        assert os.path.basename(spooled.path).startswith(f"file-records-dxr-spool-{os.getpid()}-")
+        assert spool_files(tmp_path) == [os.path.basename(spooled.path)]
+    finally:
+        spooled.discard()

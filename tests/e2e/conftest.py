@@ -79,6 +79,12 @@ def workspace_emulator(workspace_tree):
         yield emu
 
 
+def _table_files(state_dir: Path) -> dict[str, tuple[int, int]]:
+    warehouse = state_dir / "warehouse"
+    return {str(p.relative_to(warehouse)): (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in warehouse.rglob("*") if p.is_file()}
+
+
 @pytest.fixture(scope="session")
 def two_runs(tmp_path_factory, emulator, workspace_emulator):
     """Both sources, run twice in one state directory (the same day)."""
@@ -90,7 +96,10 @@ def two_runs(tmp_path_factory, emulator, workspace_emulator):
     env = {"DATABRICKS_HOST": workspace_emulator.url}
     first_run = _cli(args, state_dir, env_extra=env)
     after_first = _query(state_dir, COUNTS_SQL)[0]
+    tables_before = _table_files(state_dir)
     second_run = _cli(args, state_dir, env_extra=env)
+    # What the idle second run left on disk: every table file as it was (name, size, mtime).
+    second_run.tables_unchanged = _table_files(state_dir) == tables_before
     after_second = _query(state_dir, COUNTS_SQL)[0]
     return state_dir, first_run, after_first, second_run, after_second
 

@@ -25,10 +25,12 @@ def test_first_run_fills_every_layer(two_runs, corpus):
     assert counts["metric_rows"] > 0
 
 
-def test_second_run_same_day_adds_no_rows(two_runs):
+def test_second_run_same_day_adds_no_rows_and_rewrites_no_table(two_runs):
     _, _, first, second_run, second = two_runs
     assert second == first
-    assert "Run is COMPLETED" in second_run.stdout + second_run.stderr
+    output = " ".join((second_run.stdout + second_run.stderr).split())
+    assert "Nothing new: no snapshot is due" in output, output
+    assert second_run.tables_unchanged
 
 
 def test_silver_matches_the_tenant(two_runs, corpus):
@@ -96,5 +98,5 @@ def test_bronze_cannot_be_fully_refreshed(tmp_path, emulator):
         tmp_path,
         check=False,
     )
-    assert result.returncode == 1
+    assert result.returncode == 2  # bad input, refused before Spark starts
     assert "refusing to fully refresh bronze_dxr_files" in result.stdout + result.stderr

@@ -15,12 +15,14 @@ T0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
 NAMES = [field.name for field in WORKSPACE_SPARK_SCHEMA.fields]
 
 
-def _status(user, source, status, files=0, size=0, error=None, scan="s1", active=True, estimated=0):
+def _status(user, source, status, files=0, size=0, error=None, scan="s1", active=True, estimated=0,
+            home_missing=False):
     row = {name: None for name in NAMES}
     row.update(
         record_type="status", username=user, user_active=active, source=source, status=status, files=files,
         bytes=size, estimated_bytes=estimated, requests=1, retries=0, duration_seconds=0.1, error=error,
         depth_capped=False, scan_id=scan, ingestion_date=date(2026, 11, 1), ingested_at=T0,
+        home_missing=home_missing,
     )
     return row
 
@@ -50,7 +52,13 @@ def test_statuses_sources_and_sizes(spark):
         _status("empty@x", "workspace", "empty"),
         _status("empty@x", "dbfs", "empty"),
         _status("half@x", "workspace", "success", 4, 40),
-        _status("half@x", "dbfs", "error", error="dbfs home /Users/half@x does not exist (HTTP 404)"),
+        _status("half@x", "dbfs", "error", error="dbfs list /Users/half@x: gave up after 6 attempts; last: HTTP 503"),
+        _status("wsonly@x", "workspace", "success", 2, 20),
+        _status("wsonly@x", "dbfs", "empty", home_missing=True),
+        _status("dbfsonly@x", "workspace", "empty", home_missing=True),
+        _status("dbfsonly@x", "dbfs", "success", 1, 7),
+        _status("quiet@x", "workspace", "empty"),
+        _status("quiet@x", "dbfs", "empty", home_missing=True),
         _status("denied@x", "workspace", "error", error="HTTP 403 PERMISSION_DENIED"),
         _status("denied@x", "dbfs", "error", error="HTTP 403 PERMISSION_DENIED"),
         _status("sub@x", "workspace", "partial", 1, 5, error="gave up after 6 attempts"),
@@ -63,10 +71,23 @@ def test_statuses_sources_and_sizes(spark):
     assert both.last_modified_at.year == 2025
     assert (inv["empty@x"].status, inv["empty@x"].file_source) == ("empty", "none")
     assert (inv["half@x"].status, inv["half@x"].file_source) == ("partial", "workspace")
-    assert inv["half@x"].error.startswith("dbfs: dbfs home")
+    assert inv["half@x"].error.startswith("dbfs: dbfs list")
+    # a missing home is normal: no error, no partial
+    assert (inv["wsonly@x"].status, inv["wsonly@x"].file_source, inv["wsonly@x"].error) == ("success", "workspace", None)
+    assert (inv["dbfsonly@x"].status, inv["dbfsonly@x"].file_source) == ("success", "dbfs")
+    assert (inv["quiet@x"].status, inv["quiet@x"].file_source, inv["quiet@x"].error) == ("empty", "none", None)
     assert (inv["denied@x"].status, inv["denied@x"].file_count) == ("error", 0)
     assert "workspace: HTTP 403" in inv["denied@x"].error
     assert inv["sub@x"].status == "partial"
+
+
+def test_scan_status_carries_home_missing(spark):
+    rows = [_status("ana@x", "dbfs", "empty", home_missing=True), _status("ana@x", "workspace", "empty")]
+    rows[1]["home_missing"] = None  # a scan written before the column existed
+    bronze = spark.createDataFrame([tuple(r[n] for n in NAMES) for r in rows], WORKSPACE_SPARK_SCHEMA)
+    out = {r.source: r for r in workspace.scan_status(bronze).collect()}
+    assert (out["dbfs"].home_missing, out["workspace"].home_missing) == (True, False)
+    assert out["dbfs"].error is None
 
 
 def test_one_row_per_user_per_scan_and_active_flag(spark):

@@ -174,3 +174,49 @@ def test_export_table(flags_df, spark, tmp_path):
     # ... unless the files table was named explicitly
     with pytest.raises(LookupError):
         export_table(read_table, "cat.sch.gold_policy_flags", out, files_table="cat.sch.silver_all_files")
+
+
+# --------------------------------------------------------------------------- review sheets, proof log
+
+
+def test_review_sheet_columns_first_and_empty(tmp_path):
+    from file_records.policies.export import REVIEW_COLUMNS, review_sheet
+
+    rows, columns = review_sheet(iter([{"path": "=x", "policy": "duplicate"}]), ["path", "policy"])
+    assert columns == ["decision", "reviewer", "comment", "path", "policy"] and tuple(columns[:3]) == REVIEW_COLUMNS
+    out = tmp_path / "r.csv"
+    assert export_rows(rows, "csv", out, columns=columns) == 1
+    header, back = read_csv_rows(out)
+    assert header == columns and back == [{"decision": "", "reviewer": "", "comment": "", "path": "=x",
+                                           "policy": "duplicate"}]
+    with pytest.raises(UsageError, match="already has column"):
+        review_sheet(iter([]), ["decision", "path"])
+
+
+def test_export_table_for_review(flags_df, tmp_path):
+    tables = {"gold_policy_flags": flags_df}
+    out = tmp_path / "review.json"
+    result = export_table(tables.__getitem__, "gold_policy_flags", out, "json", for_review=True, plan_columns=False)
+    assert result.rows == 4
+    first = orjson.loads(out.read_bytes())[0]
+    assert list(first)[:4] == ["decision", "reviewer", "comment", "source_system"]
+    assert (first["decision"], first["reviewer"], first["comment"]) == ("", "", "")
+    with pytest.raises(UsageError, match="review sheet"):
+        export_table(tables.__getitem__, "silver_all_files", out, for_review=True)
+
+
+def test_export_disposition_log(tmp_path):
+    from file_records.remediation import PROOF_FIELDS, ProofContext, ProofLog
+    from file_records.remediation.proof import export_disposition_log, make_record
+
+    empty = export_disposition_log(tmp_path, tmp_path / "empty.csv")
+    assert empty.rows == 0 and "no disposition-YYYYMMDD.jsonl" in empty.warnings[0]
+    assert read_csv_rows(tmp_path / "empty.csv")[0] == PROOF_FIELDS
+    log = tmp_path / "log"
+    ProofLog(log).append(make_record(ProofContext(operator="+op"), action="archive", outcome="done", size=3))
+    result = export_disposition_log(log, tmp_path / "p.csv")
+    assert result.rows == 1 and result.warnings == []
+    text = (tmp_path / "p.csv").read_text(encoding="utf-8")
+    assert "'+op" in text
+    _, (row,) = read_csv_rows(tmp_path / "p.csv")
+    assert (row["operator"], row["size"], row["action"]) == ("+op", "3", "archive")

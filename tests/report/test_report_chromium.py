@@ -38,17 +38,45 @@ def dom(report, work):
 def test_charts_rendered_with_a_size(dom):
     data = sample_data()
     expected = {f"rule:{r['dataset']}/{r['rule']}": r for r in data["rules"]}
-    assert set(dom.charts) == set(expected)
+    changes = {f"changes:{s['source_system']}": s for s in data["changes"]["sources"]}
+    assert set(dom.charts) == set(expected) | set(changes)
     for key, chart in dom.charts.items():
         assert float(chart["data-rendered-width"]) > 100, key
         assert float(chart["data-rendered-height"]) > 50, key
+    for key, rule in expected.items():
         bars = dom.bars[key]
-        assert len(bars) == len(expected[key]["series"])
-        for bar, point in zip(bars, expected[key]["series"], strict=True):
+        assert len(bars) == len(rule["series"])
+        for bar, point in zip(bars, rule["series"], strict=True):
             assert float(bar["data-rendered-width"]) > 0 and float(bar["data-rendered-height"]) > 0
             assert (int(bar["data-failed"]), int(bar["data-passed"])) == (point["failed"], point["passed"])
             if point["failed"]:
                 assert float(bar["data-rendered-height"]) > 2  # taller than the no-failure tick
+    for key, source in changes.items():
+        assert len(dom.bars[key]) == 3 * len(source["snapshots"])
+
+
+def test_rule_bars_on_one_scale_on_screen(dom):
+    """On screen too, a bar's height is proportional to its failure rate, across rules."""
+    data = sample_data()
+    ratios = []
+    for rule in data["rules"]:
+        for bar in dom.bars[f"rule:{rule['dataset']}/{rule['rule']}"]:
+            rate, height = float(bar["data-failure-rate"]), float(bar["data-rendered-height"])
+            if rate > 0 and height > 4:
+                ratios.append(height / rate)
+    assert len(ratios) >= 5
+    assert max(ratios) / min(ratios) < 1.05, ratios
+
+
+def test_sections_on_screen_records_manager_first(dom):
+    order = ["summary", "policies", "changes", "disposition", "holdings", "data-quality", "next"]
+    tops = [float(dom.sections[name]["data-rendered-top"]) for name in order]
+    assert tops == sorted(tops) and len(set(tops)) == len(tops), dict(zip(order, tops, strict=True))
+    for name in order:
+        assert float(dom.sections[name]["data-rendered-height"]) > 20, name
+    # every catalogue policy has a visible row
+    for policy in sample_data()["policies"]["summary"]:
+        assert float(dom.metrics[f"policy_files:{policy['policy']}"]["attrs"]["data-rendered-width"]) > 0
 
 
 def test_numbers_in_the_dom_match_the_data(dom):

@@ -175,7 +175,30 @@ def test_demo_ground_truth_matches_the_documented_sample():
     assert (alice_ws.files, alice_ws.notebooks, alice_ws.bytes) == (5, 3, 55_555 + 1_234)
     assert demo.truth("bob@example.com", "dbfs").bytes == 3_344_682_261
     assert demo.truth("carol@example.com", "workspace").status == "empty"
-    assert demo.truth("frank@example.com", "dbfs").error_kind == "missing"
+    frank = demo.truth("frank@example.com", "dbfs")
+    assert (frank.status, frank.home_missing, frank.error_kind) == ("empty", True, None)
+    mallory = demo.truth("mallory@example.com", "workspace")
+    assert (mallory.status, mallory.home_missing) == ("empty", True)
+    assert demo.truth("mallory@example.com", "dbfs").status == "success"
+    oscar = demo.truth("oscar@example.com", "dbfs")
+    assert (oscar.status, oscar.home_missing) == ("empty", True)
     assert demo.truth("grace@example.com", "workspace").error_kind == "forbidden"
     heidi = demo.truth("heidi@example.com", "workspace")
     assert (heidi.status, heidi.files, heidi.hidden_files) == ("partial", 2, 2)
+
+
+def test_generated_missing_homes_of_each_kind():
+    tree = SyntheticWorkspace.generate(40, dirs_per_user=3, objects_per_user=6, seed=5, missing_ratio=0.05,
+                                       missing_dbfs_ratio=0.2, missing_workspace_ratio=0.1,
+                                       empty_workspace_ratio=0.1)
+    kinds = {k: [u.username for u in tree.users if k in u.kinds]
+             for k in ("missing", "missing_dbfs", "missing_workspace", "empty_workspace")}
+    assert {k: len(v) for k, v in kinds.items()} == {"missing": 2, "missing_dbfs": 8, "missing_workspace": 4,
+                                                      "empty_workspace": 4}
+    for name in kinds["missing_dbfs"]:
+        assert tree.truth(name, "dbfs").home_missing and tree.truth(name, "workspace").status == "success"
+    for name in kinds["missing_workspace"]:
+        assert tree.truth(name, "workspace").home_missing and tree.truth(name, "dbfs").status == "success"
+    for name in kinds["empty_workspace"]:
+        ws, dbfs = tree.truth(name, "workspace"), tree.truth(name, "dbfs")
+        assert (ws.status, ws.home_missing, dbfs.status, dbfs.home_missing) == ("empty", False, "empty", True)

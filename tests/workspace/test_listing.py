@@ -37,7 +37,7 @@ def scan(emu, users=None, *, limiter=None, **config):
     settings = {**FAST, **config}
     cfg = ScanConfig(**settings)
     users = users if users is not None else [u.username for u in emu.tree.users]
-    limiter = limiter or RateLimiter(cfg.max_requests_per_second, max_pause=1.0)
+    limiter = limiter or RateLimiter(cfg.max_requests_per_second, adaptive=False, max_pause=1.0)
     rows = list(scan_users(users, cfg, WorkspaceAuth(host=emu.url, token=TOKEN), limiter=limiter))
     objects = [r for r in rows if isinstance(r, ObjectRow)]
     statuses = {(r.username, r.source): r for r in rows if isinstance(r, StatusRow)}
@@ -115,8 +115,10 @@ def test_empty_missing_forbidden_partial(demo_emu):
     carol = st[("carol@example.com", "workspace")]
     assert (carol.status, carol.error, carol.requests) == ("empty", None, 1)
     frank = st[("frank@example.com", "workspace")]
-    assert frank.status == "error" and "does not exist" in frank.error and "404" in frank.error
-    assert st[("frank@example.com", "dbfs")].status == "error"
+    assert (frank.status, frank.error, frank.home_missing, frank.requests) == ("empty", None, True, 1)
+    assert (st[("frank@example.com", "dbfs")].status, st[("frank@example.com", "dbfs")].home_missing) == (
+        "empty", True)
+    assert not carol.home_missing
     grace = st[("grace@example.com", "workspace")]
     assert grace.status == "error" and "403" in grace.error and "PERMISSION_DENIED" in grace.error
     assert grace.retries == 0  # 4xx is final
@@ -141,6 +143,7 @@ def test_generated_workspace_totals():
         objects, statuses = scan(emu, threads_per_partition=16, max_attempts=2)
     assert_matches_truth(tree, objects, statuses)
     assert {r.status for r in statuses.values()} == {"success", "empty", "partial", "error"}
+    assert any(r.home_missing for r in statuses.values())
 
 
 def test_429_storm_all_found_and_retries_counted():
@@ -217,12 +220,13 @@ def test_token_never_in_errors_repr_or_pickle(demo_emu):
     secret = "dapi-very-secret-123"
     auth = WorkspaceAuth(host=demo_emu.url, token=secret)
     assert secret not in repr(auth)
-    rows = list(scan_users(["alice@example.com"], ScanConfig(**FAST), auth, limiter=RateLimiter(None)))
+    rows = list(scan_users(["alice@example.com"], ScanConfig(**FAST), auth,
+                           limiter=RateLimiter(None, adaptive=False)))
     statuses = [r for r in rows if isinstance(r, StatusRow)]
     assert {r.status for r in statuses} == {"error"}
     assert all("401" in r.error and secret not in r.error for r in statuses)
     clone = pickle.loads(pickle.dumps(WorkspaceAuth(host=demo_emu.url, token=TOKEN)))
-    with WorkspaceHttp(clone, ScanConfig(**FAST), limiter=RateLimiter(None)) as http:
+    with WorkspaceHttp(clone, ScanConfig(**FAST), limiter=RateLimiter(None, adaptive=False)) as http:
         assert http.get(WS_LIST, {"path": "/Users/bob@example.com"}, what="x").data == {}
         with pytest.raises(ApiError) as info:
             http.get(WS_LIST, {"path": "/Users/frank@example.com"}, what="x")
@@ -234,7 +238,7 @@ def test_retry_after_is_honoured():
     with WorkspaceEmulator(SyntheticWorkspace.demo(), token=TOKEN, rate_limit_per_second=0.5, rate_limit_burst=1,
                            retry_after_seconds=0.7) as emu:
         auth = WorkspaceAuth(host=emu.url, token=TOKEN)
-        limiter = RateLimiter(None, max_pause=0.01)
+        limiter = RateLimiter(None, adaptive=False, max_pause=0.01)
         with WorkspaceHttp(auth, ScanConfig(**FAST), limiter=limiter, sleep=delays.append) as http:
             http.get(WS_LIST, {"path": "/Users/bob@example.com"}, what="first")
             with pytest.raises(ApiError) as info:
@@ -244,17 +248,17 @@ def test_retry_after_is_honoured():
     assert limiter.throttles == 6
 
 
-def test_rate_limiter_shared_across_threads():
-    limiter = RateLimiter(200.0)
+def test_fixed_pace_shared_across_threads():
+    limiter = RateLimiter(200.0, adaptive=False)
     started = time.monotonic()
     threads = [threading.Thread(target=lambda: [limiter.acquire() for _ in range(10)]) for _ in range(8)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert 0.35 <= time.monotonic() - started < 1.0  # 80 tokens at 200/s, burst 1
-    limiter.throttle(0.2)
-    assert limiter.effective_rate == pytest.approx(100.0, rel=0.05)
+    assert 0.35 <= time.monotonic() - started < 1.0  # 80 requests at 200/s, evenly spaced
+    limiter.throttle(0.2)  # a fixed pace only pauses on 429
+    assert limiter.effective_rate == 200.0
     started = time.monotonic()
     limiter.acquire()
     assert time.monotonic() - started >= 0.19

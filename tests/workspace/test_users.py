@@ -117,3 +117,13 @@ def test_write_users_csv_round_trip(tmp_path):
     write_users_csv(users, plain, header=False)
     assert plain.read_text(encoding="utf-8") == "a@example.com\nb@example.com\nc@example.com\n"
     assert [u.username for u in load_users_file(plain)] == [u.username for u in users]
+
+
+def test_users_csv_round_trips_formula_like_names(tmp_path):
+    from file_records.connectors.workspace.users import UserRef, load_users_file, write_users_csv
+
+    out = tmp_path / "users.csv"
+    write_users_csv([UserRef("=cmd@x.com", True, "=HYPERLINK(\"http://evil\")")], out)
+    assert "'=HYPERLINK" in out.read_text()
+    (back,) = load_users_file(str(out))
+    assert back.username == "=cmd@x.com" and back.display_name == '=HYPERLINK("http://evil")'

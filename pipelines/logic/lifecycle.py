@@ -1,0 +1,636 @@
+"""File lifecycle: ``silver_file_history`` (SCD type 2 versions of every file of every source),
+``gold_file_changes`` (what each snapshot added, removed and changed) and
+``gold_disposition_status`` (did an archived file really leave its source?).
+
+Plain, lazy DataFrame -> DataFrame functions (no schema inspection, no ``drop()``, no actions: they
+run inside pipeline query functions); pipelines/transformations/lifecycle.py wraps them.
+
+History from bronze, through the silver rules
+---------------------------------------------
+Bronze keeps every snapshot. For each snapshot of each source the candidate rows are rebuilt exactly
+as silver saw them (``dxr.file_history`` / ``workspace.file_history``) and split by the same gating
+rules (drop and fail; ``expectations.engine``) into *present* rows (what silver kept) and
+*quarantined* rows. Rows without a file id cannot be tracked and are left out.
+
+Versions (SCD type 2)
+---------------------
+Per file (``source_system``, ``file_id``), the observations in snapshot order:
+
+* a present row opens a version when the file has no open version (``change_type`` ``added``: its
+  first version, or its first after it had been removed) or when a tracked attribute differs from
+  the open version's (``changed``; the open version closes at that snapshot). Tracked attributes:
+  ``size, content_sha256, last_modified_at, path, labels`` (order ignored) ``, owner``, compared
+  through a hash of their JSON form;
+* a file missing from the next *complete* snapshot of its source after an observation is removed
+  there: its version closes and no current version is left. Every DXR snapshot is complete (a
+  snapshot lands in bronze whole, and a query that stays incomplete fails the batch). A workspace
+  scan is complete for a file when the scan's status row of the file's user and source says
+  ``success`` or ``empty``; an ``error`` or ``partial`` listing (or a user the scan skipped) proves
+  nothing, so the file stays as it was until a complete listing of its home;
+* a quarantined row neither opens nor closes a version: the file is treated as unchanged in that
+  snapshot (it is there, but what the row says cannot be trusted).
+
+``valid_from`` / ``valid_to`` are the ``ingested_at`` times of the opening / closing snapshots
+(``opened_snapshot_id`` / ``closed_snapshot_id``); ``valid_to`` is NULL and ``is_current`` true for
+the open version. ``last_seen_snapshot_id`` is the newest snapshot that returned the file (present or
+quarantined) while the version was open: the evidence ``gold_disposition_status`` uses.
+
+Cost and the Databricks path
+----------------------------
+On OSS Spark a materialized view is a full recompute: this is a window computation over every
+snapshot kept in bronze, bounded by nothing but bronze (its cost grows with files x snapshots).
+Making it incremental is issue 10's work. On Databricks, ``dp.create_auto_cdc_from_snapshot_flow``
+with ``stored_as_scd_type=2`` fits this table (a snapshot source, keys ``source_system, file_id``,
+``track_history_column_list`` = the tracked attributes) and would be incremental. It is not used here
+on purpose: it only sees what it is given (the quarantine semantics and the workspace completeness
+rule above would have to be folded into the snapshot function), it names its validity columns
+``__START_AT`` / ``__END_AT`` in snapshot versions rather than this table's columns, and OSS Spark's
+``pyspark.pipelines`` (4.3) has ``create_auto_cdc_flow`` (change feeds) but not the snapshot variant. One code path keeps the local run and Databricks producing identical rows; a
+Databricks-only flow behind a runtime check is the natural shape once issue 10 lands.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from file_records.connectors.dxr.schema import RECORD_TYPE_FILE
+from file_records.connectors.workspace.source import RECORD_TYPE_OBJECT, RECORD_TYPE_STATUS
+from file_records.expectations import engine
+from file_records.expectations.rules import Rule
+from file_records.pipelines.logic import dxr, workspace
+
+__all__ = [
+    "CHANGES_COLUMNS",
+    "DISPOSITION_COLUMNS",
+    "DISPOSITION_LOG_SCHEMA",
+    "read_disposition_log",
+    "HISTORY_COLUMNS",
+    "TRACKED_ATTRIBUTES",
+    "disposition_status",
+    "dxr_observations",
+    "file_changes",
+    "file_history",
+    "snapshots",
+    "workspace_observations",
+]
+
+TRACKED_ATTRIBUTES: tuple[str, ...] = ("size", "content_sha256", "last_modified_at", "path", "labels", "owner")
+
+HISTORY_COLUMNS: tuple[str, ...] = (
+    "source_system", "file_id", "path", "file_name", "size", "content_sha256", "last_modified_at", "owner",
+    "labels", "valid_from", "valid_to", "is_current", "change_type", "opened_snapshot_id", "closed_snapshot_id",
+    "last_seen_snapshot_id",
+)
+CHANGES_COLUMNS: tuple[str, ...] = (
+    "source_system", "snapshot_id", "ingestion_date", "files_total", "bytes_total", "files_added", "files_removed",
+    "files_changed", "bytes_added", "bytes_removed",
+)
+DISPOSITION_COLUMNS: tuple[str, ...] = (
+    "source_system", "file_id", "path", "policy", "reviewer", "archived_at", "archive_location", "status",
+    "checked_snapshot_id", "checked_at",
+)
+
+#: The proof-of-disposition log (``disposition-YYYYMMDD.jsonl``): the fields this module reads.
+DISPOSITION_LOG_SCHEMA = T.StructType(
+    [
+        T.StructField("logged_at", T.StringType()),  # ISO 8601 text; cast when read (disposition_status)
+        T.StructField("action", T.StringType()),
+        T.StructField("outcome", T.StringType()),
+        T.StructField("source_system", T.StringType()),
+        T.StructField("file_id", T.StringType()),
+        T.StructField("path", T.StringType()),
+        T.StructField("content_sha256", T.StringType()),
+        T.StructField("size", T.LongType()),
+        T.StructField("policy", T.StringType()),
+        T.StructField("reviewer", T.StringType()),
+        T.StructField("operator", T.StringType()),
+        T.StructField("archive_location", T.StringType()),
+    ]
+)
+
+#: Workspace listing statuses that prove a file missing from the scan is gone.
+COMPLETE_SCAN_STATUSES: tuple[str, ...] = ("success", "empty")
+
+# Columns of an observation: one file in one snapshot (see dxr_observations).
+OBSERVATION_COLUMNS: tuple[str, ...] = (
+    "source_system", "file_id", "path", "file_name", "size", "content_sha256", "last_modified_at", "owner",
+    "labels", "snapshot_id", "ingested_at", "_present", "_removal_at",
+)
+SNAPSHOT_COLUMNS: tuple[str, ...] = ("source_system", "snapshot_id", "ingestion_date", "ingested_at")
+
+_PRESENT, _QUARANTINED, _REMOVED = "present", "quarantined", "removed"
+_EXCLUDED_OBJECT_TYPES = ("DIRECTORY", "REPO")  # not files (as in policies/unified.py)
+
+
+# --------------------------------------------------------------------------------------------------
+# Observations: every file of every snapshot, in the common columns of silver_all_files
+# --------------------------------------------------------------------------------------------------
+
+def _blank_to_null(c: Column) -> Column:
+    return F.when(F.trim(c) != "", c)
+
+
+def _str_array(c: Column) -> Column:
+    return F.coalesce(c.cast("array<string>"), F.array().cast("array<string>"))
+
+
+def _gating(rules: Sequence[Rule]) -> list[Rule]:
+    # The rules a guarded dataset drops on (engine.passing): drop and fail.
+    return [r for r in rules if r.action in ("drop", "fail")]
+
+
+def _passed(rules: Sequence[Rule]) -> Column:
+    gating = _gating(rules)
+    return F.size(engine.failed_rules_column(gating)) == 0 if gating else F.lit(True)
+
+
+def snapshots(dxr_bronze: Optional[DataFrame] = None, workspace_bronze: Optional[DataFrame] = None) -> DataFrame:
+    """One row per snapshot (DXR) / scan (workspace) in bronze, ledger-only ones included:
+    ``source_system, snapshot_id, ingestion_date, ingested_at`` (the snapshot's time)."""
+    parts = []
+    if dxr_bronze is not None:
+        parts.append(dxr_bronze.groupBy(F.lit(dxr.SOURCE_SYSTEM).alias("source_system"), "snapshot_id"))
+    if workspace_bronze is not None:
+        parts.append(
+            workspace_bronze.groupBy(F.lit("workspace").alias("source_system"), F.col("scan_id").alias("snapshot_id"))
+        )
+    if not parts:
+        raise ValueError("lifecycle needs at least one source")
+    frames = [
+        p.agg(F.max("ingestion_date").alias("ingestion_date"), F.max("ingested_at").alias("ingested_at"))
+        .where(F.col("snapshot_id").isNotNull())
+        .select(*SNAPSHOT_COLUMNS)
+        for p in parts
+    ]
+    out = frames[0]
+    for frame in frames[1:]:
+        out = out.union(frame)
+    return out
+
+
+def _next_snapshot(bronze: DataFrame, run_column: str) -> DataFrame:
+    """``_snap``, ``_next_snap``: each snapshot of one source and the one after it."""
+    ids = bronze.select(F.col(run_column).alias("_snap")).where(F.col("_snap").isNotNull()).distinct()
+    # One row per snapshot: a single window partition is what it takes (a named one, so Spark does not
+    # warn about an unpartitioned window).
+    one_source = Window.partitionBy(F.lit(run_column)).orderBy("_snap")
+    return ids.withColumn("_next_snap", F.lead("_snap").over(one_source))
+
+
+def dxr_observations(bronze: DataFrame, rules: Sequence[Rule]) -> DataFrame:
+    """Every DXR file of every snapshot (:data:`OBSERVATION_COLUMNS`): ``_present`` when it passed the
+    silver rules (else quarantined); ``_removal_at``: the next snapshot (every DXR snapshot is complete).
+
+    The attribute columns follow policies/unified.py (owner = owner email, else name; file name from
+    the path when blank; lower-case hash; labels never null); ``tests/pipelines/test_lifecycle.py``
+    checks them against ``unified_files``."""
+    candidates = dxr.file_history(bronze.where(F.col("record_type") == RECORD_TYPE_FILE))
+    rows = candidates.where(F.col("file_id").isNotNull()).select(
+        F.lit(dxr.SOURCE_SYSTEM).alias("source_system"),
+        "file_id",
+        "path",
+        F.coalesce(_blank_to_null(F.col("file_name")), F.element_at(F.split(F.col("path"), "/"), -1)).alias("file_name"),
+        "size",
+        F.lower(_blank_to_null(F.col("content_sha256"))).alias("content_sha256"),
+        "last_modified_at",
+        F.coalesce(_blank_to_null(F.col("owner_email")), _blank_to_null(F.col("owner_name"))).alias("owner"),
+        _str_array(F.col("labels")).alias("labels"),
+        "snapshot_id",
+        "ingested_at",
+        _passed(rules).alias("_present"),
+    )
+    # A few rows (one per snapshot): broadcast.
+    following = F.broadcast(_next_snapshot(bronze, "snapshot_id"))
+    return rows.join(following, F.col("snapshot_id") == F.col("_snap"), "left").select(
+        *OBSERVATION_COLUMNS[:-1], F.col("_next_snap").alias("_removal_at")
+    )
+
+
+def workspace_observations(bronze: DataFrame, rules: Sequence[Rule]) -> DataFrame:
+    """Every workspace/DBFS file of every scan (:data:`OBSERVATION_COLUMNS`, ``file_id`` =
+    ``'<source>:<path>'`` as in silver_all_files); ``_removal_at``: the next scan whose listing of the
+    file's user and source was complete (status ``success``/``empty``), NULL if none yet.
+
+    Directories and repos are not files and are left out."""
+    candidates = workspace.file_history(bronze.where(F.col("record_type") == RECORD_TYPE_OBJECT))
+    source = F.lower(F.coalesce(F.col("source"), F.lit("workspace")))
+    rows = candidates.where(
+        F.col("path").isNotNull()
+        & (F.col("object_type").isNull() | ~F.upper(F.col("object_type")).isin(*_EXCLUDED_OBJECT_TYPES))
+    ).select(
+        F.lit("workspace").alias("source_system"),
+        F.concat(source, F.lit(":"), F.col("path")).alias("file_id"),
+        "path",
+        F.element_at(F.split(F.regexp_replace(F.col("path"), "/+$", ""), "/"), -1).alias("file_name"),
+        "size",
+        F.lit(None).cast("string").alias("content_sha256"),
+        F.col("modified_at").alias("last_modified_at"),
+        _blank_to_null(F.col("username")).alias("owner"),
+        F.array().cast("array<string>").alias("labels"),
+        F.col("scan_id").alias("snapshot_id"),
+        "ingested_at",
+        _passed(rules).alias("_present"),
+        F.col("username").alias("_user"),
+        source.alias("_source"),
+    )
+    # Per user and source, every scan that listed them and the next scan that listed them completely.
+    status = bronze.where(F.col("record_type") == RECORD_TYPE_STATUS).select(
+        F.col("username").alias("_s_user"),
+        F.lower(F.coalesce(F.col("source"), F.lit("workspace"))).alias("_s_source"),
+        F.col("scan_id").alias("_s_scan"),
+        F.col("status").isin(*COMPLETE_SCAN_STATUSES).alias("_complete"),
+    )
+    after = Window.partitionBy("_s_user", "_s_source").orderBy("_s_scan").rowsBetween(1, Window.unboundedFollowing)
+    status = status.withColumn(
+        "_next_complete", F.first(F.when(F.col("_complete"), F.col("_s_scan")), ignorenulls=True).over(after)
+    )
+    return rows.join(
+        status,
+        (F.col("_user") == F.col("_s_user")) & (F.col("_source") == F.col("_s_source")) & (F.col("snapshot_id") == F.col("_s_scan")),
+        "left",
+    ).select(*OBSERVATION_COLUMNS[:-1], F.col("_next_complete").alias("_removal_at"))
+
+
+def observations(
+    *,
+    dxr_bronze: Optional[DataFrame] = None,
+    dxr_rules: Sequence[Rule] = (),
+    workspace_bronze: Optional[DataFrame] = None,
+    workspace_rules: Sequence[Rule] = (),
+) -> DataFrame:
+    """The observations of every configured source."""
+    parts = []
+    if dxr_bronze is not None:
+        parts.append(dxr_observations(dxr_bronze, dxr_rules))
+    if workspace_bronze is not None:
+        parts.append(workspace_observations(workspace_bronze, workspace_rules))
+    if not parts:
+        raise ValueError("lifecycle needs at least one source")
+    out = parts[0]
+    for part in parts[1:]:
+        out = out.union(part)  # same explicit column list: positional union is by name
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# silver_file_history
+# --------------------------------------------------------------------------------------------------
+
+def _attribute_hash() -> Column:
+    tracked = [F.col(name) for name in TRACKED_ATTRIBUTES if name != "labels"] + [
+        F.sort_array(F.col("labels")).alias("labels")
+    ]
+    return F.sha2(F.to_json(F.struct(*tracked)), 256)
+
+
+def _events(obs: DataFrame) -> DataFrame:
+    """Observations plus removal markers, with ``_kind`` (present | quarantined | removed)."""
+    per_file = Window.partitionBy("source_system", "file_id").orderBy("snapshot_id")
+    obs = obs.withColumn("_next_obs", F.lead("snapshot_id").over(per_file))
+    seen = obs.select(
+        *OBSERVATION_COLUMNS[:-2],
+        F.when(F.col("_present"), F.lit(_PRESENT)).otherwise(F.lit(_QUARANTINED)).alias("_kind"),
+        _attribute_hash().alias("_hash"),
+    )
+    # Missing from the next complete snapshot before the file's next observation: removed there.
+    removed = obs.where(
+        F.col("_removal_at").isNotNull() & (F.col("_next_obs").isNull() | (F.col("_next_obs") > F.col("_removal_at")))
+    ).select(
+        "source_system",
+        "file_id",
+        *[F.lit(None).cast("string").alias(name) for name in ("path", "file_name")],
+        F.lit(None).cast("bigint").alias("size"),
+        F.lit(None).cast("string").alias("content_sha256"),
+        F.lit(None).cast("timestamp").alias("last_modified_at"),
+        F.lit(None).cast("string").alias("owner"),
+        F.lit(None).cast("array<string>").alias("labels"),
+        F.col("_removal_at").alias("snapshot_id"),
+        F.lit(None).cast("timestamp").alias("ingested_at"),
+        F.lit(_REMOVED).alias("_kind"),
+        F.lit(None).cast("string").alias("_hash"),
+    )
+    return seen.union(removed)
+
+
+def _versions(events: DataFrame) -> DataFrame:
+    """The version boundaries: one row per opening (``_kind`` present) and closing (removed) event,
+    with ``_last_seen`` and ``_next_boundary`` (the snapshot that closes the version)."""
+    per_file = Window.partitionBy("source_system", "file_id").orderBy("snapshot_id")
+    before = per_file.rowsBetween(Window.unboundedPreceding, -1)
+    counted = F.col("_kind") != _QUARANTINED  # quarantined rows neither open nor close
+    prev_kind = F.last(F.when(counted, F.col("_kind")), ignorenulls=True).over(before)
+    prev_hash = F.last(F.when(counted, F.col("_hash")), ignorenulls=True).over(before)
+    marked = events.withColumn("_prev_kind", prev_kind).withColumn("_prev_hash", prev_hash)
+    opens = (F.col("_kind") == _PRESENT) & (
+        F.col("_prev_kind").isNull() | (F.col("_prev_kind") == _REMOVED) | (F.col("_prev_hash") != F.col("_hash"))
+    )
+    closes = (F.col("_kind") == _REMOVED) & (F.col("_prev_kind") == _PRESENT)
+    marked = marked.withColumn("_boundary", opens | closes)
+    segments = marked.withColumn(
+        "_segment",
+        F.sum(F.col("_boundary").cast("int")).over(per_file.rowsBetween(Window.unboundedPreceding, 0)),
+    )
+    in_segment = Window.partitionBy("source_system", "file_id", "_segment")
+    seen = F.col("_kind") != _REMOVED
+    boundaries = segments.withColumn(
+        "_last_seen", F.max(F.when(seen, F.col("snapshot_id"))).over(in_segment)
+    ).where(F.col("_boundary"))
+    return boundaries.withColumn("_next_boundary", F.lead("snapshot_id").over(per_file))
+
+
+def _boundaries(obs: DataFrame) -> DataFrame:
+    return _versions(_events(obs))
+
+
+def history_from_observations(obs: DataFrame, snaps: DataFrame) -> DataFrame:
+    """``silver_file_history`` (:data:`HISTORY_COLUMNS`) from observations and the snapshot list."""
+    versions = _boundaries(obs).where(F.col("_kind") == _PRESENT)
+    closing = F.broadcast(
+        snaps.select(
+            F.col("source_system").alias("_c_source"),
+            F.col("snapshot_id").alias("_c_snapshot"),
+            F.col("ingested_at").alias("_c_at"),
+        )
+    )
+    return versions.join(
+        closing,
+        (F.col("source_system") == F.col("_c_source")) & (F.col("_next_boundary") == F.col("_c_snapshot")),
+        "left",
+    ).select(
+        "source_system",
+        "file_id",
+        "path",
+        "file_name",
+        "size",
+        "content_sha256",
+        "last_modified_at",
+        "owner",
+        "labels",
+        F.col("ingested_at").alias("valid_from"),
+        F.col("_c_at").alias("valid_to"),
+        F.col("_next_boundary").isNull().alias("is_current"),
+        F.when(F.col("_prev_kind") == _PRESENT, F.lit("changed")).otherwise(F.lit("added")).alias("change_type"),
+        F.col("snapshot_id").alias("opened_snapshot_id"),
+        F.col("_next_boundary").alias("closed_snapshot_id"),
+        F.col("_last_seen").alias("last_seen_snapshot_id"),
+    )
+
+
+def file_history(
+    *,
+    dxr_bronze: Optional[DataFrame] = None,
+    dxr_rules: Sequence[Rule] = (),
+    workspace_bronze: Optional[DataFrame] = None,
+    workspace_rules: Sequence[Rule] = (),
+) -> DataFrame:
+    """``silver_file_history``: every version of every file of the configured sources (see module doc)."""
+    obs = observations(
+        dxr_bronze=dxr_bronze, dxr_rules=dxr_rules, workspace_bronze=workspace_bronze, workspace_rules=workspace_rules
+    )
+    return history_from_observations(obs, snapshots(dxr_bronze, workspace_bronze))
+
+
+# --------------------------------------------------------------------------------------------------
+# gold_file_changes
+# --------------------------------------------------------------------------------------------------
+
+def file_changes(history: DataFrame, snaps: DataFrame) -> DataFrame:
+    """``gold_file_changes`` (:data:`CHANGES_COLUMNS`): one row per source and snapshot.
+
+    ``files_total`` / ``bytes_total``: files with a version open at the snapshot, so that
+    ``files_total = previous files_total + files_added - files_removed`` holds. That is silver's count
+    of the snapshot plus files the snapshot quarantined (or a workspace scan could not list) that were
+    known before: the history treats them as unchanged. ``files_added`` counts first versions and
+    files back after a removal; ``files_changed`` new versions of a file that stayed; ``files_removed``
+    versions closed with no successor. ``bytes_added`` / ``bytes_removed``: sizes of the added / removed
+    versions. A source's first snapshot adds everything it holds."""
+    s = snaps.select("source_system", "snapshot_id", "ingestion_date")
+    h = history.select(
+        F.col("source_system").alias("_h_source"),
+        "size",
+        "change_type",
+        "opened_snapshot_id",
+        "closed_snapshot_id",
+        "is_current",
+    )
+    # A version is open at snapshot S when opened <= S < closed (snapshot ids sort in time order).
+    open_at = (
+        (F.col("_h_source") == F.col("source_system"))
+        & (F.col("opened_snapshot_id") <= F.col("snapshot_id"))
+        & (F.col("closed_snapshot_id").isNull() | (F.col("closed_snapshot_id") > F.col("snapshot_id")))
+    )
+    size = F.coalesce(F.col("size"), F.lit(0))
+    opened_here = F.col("opened_snapshot_id") == F.col("snapshot_id")
+    totals = (
+        s.join(h, open_at, "left")
+        .groupBy("source_system", "snapshot_id", "ingestion_date")
+        .agg(
+            F.count("_h_source").alias("files_total"),
+            F.coalesce(F.sum(size), F.lit(0)).cast("bigint").alias("bytes_total"),
+            F.count(F.when(opened_here & (F.col("change_type") == "added"), 1)).alias("files_added"),
+            F.count(F.when(opened_here & (F.col("change_type") == "changed"), 1)).alias("files_changed"),
+            F.coalesce(F.sum(F.when(opened_here & (F.col("change_type") == "added"), size)), F.lit(0))
+            .cast("bigint")
+            .alias("bytes_added"),
+        )
+    )
+    # Removed at S: a version closed at S whose file has no version opening at S.
+    successors = history.select(
+        F.col("source_system").alias("_n_source"),
+        F.col("file_id").alias("_n_file"),
+        F.col("opened_snapshot_id").alias("_n_opened"),
+    )
+    removed = (
+        history.where(F.col("closed_snapshot_id").isNotNull())
+        .join(
+            successors,
+            (F.col("source_system") == F.col("_n_source"))
+            & (F.col("file_id") == F.col("_n_file"))
+            & (F.col("closed_snapshot_id") == F.col("_n_opened")),
+            "left_anti",
+        )
+        .groupBy(F.col("source_system").alias("_r_source"), F.col("closed_snapshot_id").alias("_r_snapshot"))
+        .agg(
+            F.count(F.lit(1)).alias("_files_removed"),
+            F.sum(F.coalesce(F.col("size"), F.lit(0))).cast("bigint").alias("_bytes_removed"),
+        )
+    )
+    return (
+        totals.join(
+            removed,
+            (F.col("source_system") == F.col("_r_source")) & (F.col("snapshot_id") == F.col("_r_snapshot")),
+            "left",
+        )
+        .select(
+            "source_system",
+            "snapshot_id",
+            "ingestion_date",
+            F.col("files_total").cast("bigint").alias("files_total"),
+            F.col("bytes_total"),
+            F.col("files_added").cast("bigint").alias("files_added"),
+            F.coalesce(F.col("_files_removed"), F.lit(0)).cast("bigint").alias("files_removed"),
+            F.col("files_changed").cast("bigint").alias("files_changed"),
+            F.col("bytes_added"),
+            F.coalesce(F.col("_bytes_removed"), F.lit(0)).cast("bigint").alias("bytes_removed"),
+        )
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# gold_disposition_status
+# --------------------------------------------------------------------------------------------------
+
+#: The proof-of-disposition log files (remediation/proof.py).
+DISPOSITION_LOG_GLOB = "disposition-*.jsonl"
+
+
+def empty_disposition_log(spark) -> DataFrame:
+    """An empty, typed, lazy log (no disposition log configured or written yet)."""
+    return spark.range(0).select(*[F.lit(None).cast(f.dataType).alias(f.name) for f in DISPOSITION_LOG_SCHEMA.fields])
+
+
+def read_disposition_log(spark, folder) -> DataFrame:
+    """The disposition log in ``folder`` (``disposition-*.jsonl``, read with
+    :data:`DISPOSITION_LOG_SCHEMA`); an empty log when ``folder`` is unset, missing or holds no log file.
+
+    The folder is looked at on the driver when the query is defined (nothing of Spark is analysed);
+    lines that do not parse (a record torn by a crash) are skipped, as remediation/proof.py asks."""
+    from pathlib import Path
+
+    if folder is None:
+        return empty_disposition_log(spark)
+    path = Path(folder)
+    if not path.is_dir() or not any(path.glob(DISPOSITION_LOG_GLOB)):
+        return empty_disposition_log(spark)
+    return (
+        spark.read.schema(DISPOSITION_LOG_SCHEMA)
+        .option("mode", "DROPMALFORMED")
+        .option("pathGlobFilter", DISPOSITION_LOG_GLOB)
+        .json(str(path))
+    )
+
+
+def _match_keys(source: Column, file_id: Column, path: Column) -> Column:
+    """How a log record finds its file: DXR by ``file_id``; workspace by ``file_id`` (``'<source>:<path>'``,
+    what remediate writes) or, for a record without one, by ``path``."""
+    def key(kind: str, value: Column) -> Column:
+        return F.struct(F.lit(kind).alias("kind"), value.alias("value"))
+
+    return F.when(source == "workspace", F.array(key("id", file_id), key("path", path))).otherwise(
+        F.array(key("id", file_id))
+    )
+
+
+def disposition_status(log: DataFrame, history: DataFrame, snaps: DataFrame) -> DataFrame:
+    """``gold_disposition_status`` (:data:`DISPOSITION_COLUMNS`): one row per file whose latest
+    ``done`` action in the disposition log is an archive (or an undo: status ``restored``).
+
+    A record is matched to the history by ``file_id`` (DXR; workspace records too, whose ``file_id`` is
+    ``'<source>:<path>'``) or, for a workspace record without a ``file_id``, by ``path``. For an archive:
+
+    * ``reappeared`` (an alert): a snapshot of its source taken after the action returned the file
+      (present or quarantined); ``checked_snapshot_id`` is the newest such snapshot;
+    * ``pending``: no snapshot of its source since the action, or the file still has an open version
+      that no snapshot since has closed (a workspace scan that could not list its home proves nothing);
+    * ``confirmed``: otherwise; ``checked_snapshot_id`` is the newest snapshot of its source since.
+
+    ``restored``: the latest done action is an undo (checked columns NULL). ``failed`` actions are
+    ignored: the file stayed where it was. ``logged_at`` is read as text and cast, so any ISO 8601 form
+    (``Z`` or ``+00:00``, fractions of a second) parses."""
+    done = (
+        log.where((F.col("outcome") == "done") & F.col("action").isin("archive", "undo"))
+        .withColumn("logged_at", F.col("logged_at").cast("timestamp"))
+        .withColumn(
+            "_key",
+            F.when(
+                (F.col("source_system") == "workspace") & F.col("file_id").isNull(),
+                F.struct(F.lit("path").alias("kind"), F.col("path").alias("value")),
+            ).otherwise(F.struct(F.lit("id").alias("kind"), F.col("file_id").alias("value"))),
+        )
+        .where(F.col("_key.value").isNotNull())
+    )
+    newest_first = Window.partitionBy("source_system", "_key").orderBy(
+        F.col("logged_at").desc_nulls_last(), F.col("action").asc()  # same instant: archive wins over undo
+    )
+    latest = done.withColumn("_n", F.row_number().over(newest_first)).where(F.col("_n") == 1)
+
+    snap_times = snaps.select(
+        F.col("source_system").alias("_s_source"),
+        F.col("snapshot_id").alias("_s_snapshot"),
+        F.col("ingested_at").alias("_s_at"),
+    )
+    seen_times = F.broadcast(snap_times)
+    versions = (
+        history.select(
+            F.col("source_system").alias("_v_source"),
+            F.explode(_match_keys(F.col("source_system"), F.col("file_id"), F.col("path"))).alias("_v_key"),
+            "is_current",
+            "last_seen_snapshot_id",
+        )
+        .join(
+            seen_times,
+            (F.col("_v_source") == F.col("_s_source")) & (F.col("last_seen_snapshot_id") == F.col("_s_snapshot")),
+            "left",
+        )
+        .select(
+            "_v_source", "_v_key", "is_current", F.col("last_seen_snapshot_id").alias("_v_seen"),
+            F.col("_s_at").alias("_v_seen_at"),
+        )
+    )
+
+    with_versions = latest.join(
+        versions,
+        (F.col("source_system") == F.col("_v_source")) & (F.col("_key") == F.col("_v_key")),
+        "left",
+    )
+    after = F.col("_v_seen_at") > F.col("logged_at")
+    per_file = with_versions.groupBy("source_system", "_key").agg(
+        F.first("file_id").alias("file_id"),
+        F.first("path").alias("path"),
+        F.first("policy").alias("policy"),
+        F.first("reviewer").alias("reviewer"),
+        F.first("logged_at").alias("archived_at"),
+        F.first("archive_location").alias("archive_location"),
+        F.first("action").alias("_action"),
+        F.max(F.struct(F.when(after, F.col("_v_seen_at")).alias("at"), F.when(after, F.col("_v_seen")).alias("id")))
+        .alias("_reseen"),
+        F.max(F.coalesce(F.col("is_current"), F.lit(False))).alias("_open"),
+    )
+    newest = (
+        per_file.select("source_system", "_key", "archived_at")
+        .join(seen_times, (F.col("source_system") == F.col("_s_source")) & (F.col("_s_at") > F.col("archived_at")), "inner")
+        .groupBy(F.col("source_system").alias("_l_source"), F.col("_key").alias("_l_key"))
+        .agg(F.max(F.struct(F.col("_s_at").alias("at"), F.col("_s_snapshot").alias("id"))).alias("_latest"))
+    )
+    joined = per_file.join(
+        newest, (F.col("source_system") == F.col("_l_source")) & (F.col("_key") == F.col("_l_key")), "left"
+    )
+    reseen = F.col("_reseen.at").isNotNull()
+    status = (
+        F.when(F.col("_action") == "undo", F.lit("restored"))
+        .when(reseen, F.lit("reappeared"))
+        .when(F.col("_latest").isNull() | F.col("_open"), F.lit("pending"))
+        .otherwise(F.lit("confirmed"))
+    )
+    checked = F.col("status").isin("reappeared", "confirmed")
+    return (
+        joined.withColumn("status", status)
+        .select(
+            "source_system",
+            "file_id",
+            "path",
+            "policy",
+            "reviewer",
+            "archived_at",
+            "archive_location",
+            "status",
+            F.when(checked, F.when(reseen, F.col("_reseen.id")).otherwise(F.col("_latest.id"))).alias(
+                "checked_snapshot_id"
+            ),
+            F.when(checked, F.when(reseen, F.col("_reseen.at")).otherwise(F.col("_latest.at"))).alias("checked_at"),
+        )
+    )
