@@ -14,6 +14,7 @@ from pyspark import pipelines as dp
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from file_records.datasets import dataset
 from file_records.expectations import engine
 from file_records.expectations.decorators import guarded
 from file_records.expectations.rules import load_rules
@@ -35,7 +36,7 @@ def define_guarded_silver(
         return rows.select(*silver_columns) if silver_columns else rows
 
     @dp.materialized_view(
-        name=f"{name}_quarantine",
+        name=dataset(name).quarantine,
         comment=f"Rows for {name} that broke a drop or fail rule, with the rules they broke; never silently lost.",
     )
     def quarantine():

@@ -6,6 +6,11 @@
 - :func:`export_rows` streams rows (dicts or ``Row``) to CSV or JSON, atomically (temp file + rename).
 - :func:`export_flags` = filter + stream a DataFrame with ``toLocalIterator`` (call from the CLI,
   never inside a pipeline query).
+- :class:`SqlFrame`: a table read through a DB-API connection (the local DuckDB reader,
+  :mod:`file_records.local.tables`); :func:`filter_flags`, :func:`with_plan_columns`,
+  :func:`export_flags` and :func:`export_table` take one wherever they take a Spark DataFrame, with
+  the same semantics (owners case-insensitive, a left join on source_system + file_id, sorted by
+  policy then path with nulls first, as Spark sorts).
 - :func:`export_table` = what ``file-records export TABLE`` does, given a way to read tables; it
   returns an :class:`ExportResult` and prints nothing (the command in
   ``file_records/commands/export.py`` owns the flags, the Spark session and the output).
@@ -44,6 +49,7 @@ __all__ = [
     "FORMULA_TRIGGERS",
     "REVIEW_COLUMNS",
     "ExportResult",
+    "SqlFrame",
     "export_flags",
     "export_rows",
     "export_table",
@@ -65,6 +71,89 @@ StrOrList = Union[str, Sequence[str], None]
 Destination = Union[str, Path, IO[str]]
 
 
+# --------------------------------------------------------------------------- SQL side (DuckDB)
+
+
+def _quote(name: str) -> str:
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+@dataclass(frozen=True)
+class SqlFrame:
+    """A lazy query over a DB-API connection (``execute(sql, params)``, ``description``,
+    ``fetchmany``): the little of a DataFrame an export needs. ``order`` is applied last, when the
+    rows are read, so filtering a sorted frame keeps its order."""
+
+    con: Any
+    sql: str
+    params: tuple = ()
+    order: tuple[str, ...] = ()
+
+    @classmethod
+    def table(cls, con: Any, name: str) -> SqlFrame:
+        return cls(con, f"SELECT * FROM {_quote(name)}")
+
+    @property
+    def columns(self) -> list[str]:
+        cursor = self.con.execute(f"SELECT * FROM ({self.sql}) AS _frame LIMIT 0", list(self.params))
+        return [column[0] for column in cursor.description]
+
+    def where(self, condition: str, *params: Any) -> SqlFrame:
+        """Rows where ``condition`` (SQL with ``?`` placeholders for ``params``) holds. The
+        columns are checked now, as Spark checks them when the filter is built."""
+        frame = SqlFrame(self.con, f"SELECT * FROM ({self.sql}) AS _frame WHERE {condition}",
+                         (*self.params, *params), self.order)
+        frame.columns  # noqa: B018 - binds the condition: an unknown column fails here
+        return frame
+
+    def order_by(self, *columns: str) -> SqlFrame:
+        """Sorted ascending, nulls first (Spark's ``orderBy``)."""
+        return SqlFrame(self.con, self.sql, self.params, tuple(columns))
+
+    def query(self) -> tuple[str, list]:
+        order = ", ".join(f"{_quote(c)} ASC NULLS FIRST" for c in self.order)
+        sql = f"SELECT * FROM ({self.sql}) AS _frame" + (f" ORDER BY {order}" if order else "")
+        return sql, list(self.params)
+
+    def iter_rows(self, batch: int = 1000) -> Iterator[dict]:
+        sql, params = self.query()
+        cursor = self.con.execute(sql, params)
+        names = [column[0] for column in cursor.description]
+        while True:
+            rows = cursor.fetchmany(batch)
+            if not rows:
+                return
+            for row in rows:
+                yield dict(zip(names, row, strict=True))
+
+
+def _sql_filter(frame: SqlFrame, policies, actions, owners) -> SqlFrame:
+    def isin(expression: str, values: list[str]) -> tuple[str, list[str]]:
+        return f"{expression} IN ({', '.join('?' for _ in values)})", [v.lower() for v in values]
+
+    for expression, values in ((_quote("policy"), policies), (_quote("action"), actions),
+                               (f"lower({_quote('owner')})", owners)):
+        if values:
+            condition, params = isin(expression, values)
+            frame = frame.where(condition, *params)
+    return frame
+
+
+def _sql_plan_columns(flags: SqlFrame, files: SqlFrame) -> SqlFrame:
+    if flags.con is not files.con:
+        raise ConfigError("the flags and the files table must be read through the same connection")
+    flag_columns = flags.columns
+    files_sql = (f"SELECT source_system AS _ss, file_id AS _fid, content_sha256, datasource_name, file_name "
+                 f"FROM ({files.sql}) AS _files")
+    select = ", ".join([*(f"_f.{_quote(c)}" for c in flag_columns),
+                        "_g.content_sha256", "_g.datasource_name", "_g.file_name"])
+    sql = (f"SELECT {select} FROM ({flags.sql}) AS _f LEFT JOIN ({files_sql}) AS _g "
+           "ON _f.source_system = _g._ss AND _f.file_id = _g._fid")
+    joined = SqlFrame(flags.con, sql, (*flags.params, *files.params), flags.order)
+    joined.columns  # noqa: B018 - a files table without those columns fails here, as in Spark
+    return joined
+
+
 # --------------------------------------------------------------------------- Spark side
 
 
@@ -83,8 +172,10 @@ def filter_flags(df, policy: StrOrList = None, action: StrOrList = None, owner: 
     """Rows of ``df`` (policy flags) for the given policies / actions / owners (lazy).
 
     Each filter takes a name, a comma-separated string or a list; ``None`` means no filter. Owners
-    compare case-insensitively.
+    compare case-insensitively. ``df``: a Spark DataFrame or a :class:`SqlFrame`.
     """
+    if isinstance(df, SqlFrame):
+        return _sql_filter(df, _as_list(policy), _as_list(action), _as_list(owner))
     from pyspark.sql import functions as F
 
     out = df
@@ -103,6 +194,8 @@ def filter_flags(df, policy: StrOrList = None, action: StrOrList = None, owner: 
 def with_plan_columns(flags_df, files_df):
     """Flags plus ``content_sha256``, ``datasource_name`` and ``file_name`` from ``silver_all_files``
     (left join on source_system + file_id) — the columns a remediation plan needs (lazy)."""
+    if isinstance(flags_df, SqlFrame):
+        return _sql_plan_columns(flags_df, files_df)
     from pyspark.sql import functions as F
 
     files = files_df.select(
@@ -127,10 +220,17 @@ def export_flags(df, out_path: Destination, fmt: str = "csv", *, policy: StrOrLi
     fmt = _check_format(fmt)
     filtered = filter_flags(df, policy=policy, action=action, owner=owner)
     sort_columns = [c for c in order_by if c in filtered.columns]
-    if sort_columns:
-        filtered = filtered.orderBy(*sort_columns)
-    columns = list(filtered.columns)
-    rows: Iterable[Mapping[str, Any]] = (r.asDict() for r in filtered.toLocalIterator())
+    rows: Iterable[Mapping[str, Any]]
+    if isinstance(filtered, SqlFrame):
+        if sort_columns:
+            filtered = filtered.order_by(*sort_columns)
+        columns = list(filtered.columns)
+        rows = filtered.iter_rows()
+    else:
+        if sort_columns:
+            filtered = filtered.orderBy(*sort_columns)
+        columns = list(filtered.columns)
+        rows = (r.asDict() for r in filtered.toLocalIterator())
     if for_review:
         rows, columns = review_sheet(rows, columns)
     return export_rows(rows, fmt, out_path, columns=columns)

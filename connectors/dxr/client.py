@@ -277,11 +277,12 @@ def fetch_to_spool(
     options: FetchOptions,
     session: Optional[requests.Session] = None,
     sleep: Callable[[float], None] = time.sleep,
+    progress: Optional[Callable[[int, int], None]] = None,
 ) -> SpooledResponse:
     """Download one query's complete response to a local file and return where it is.
 
     Raises DxrTruncatedError when every attempt ended early, so an incomplete response is
-    never taken for a complete snapshot.
+    never taken for a complete snapshot. ``progress(records, bytes)`` is called as the body arrives.
     """
     remove_stale_spools(options.spool_dir)
     own_session = session is None
@@ -294,7 +295,7 @@ def fetch_to_spool(
             keep = False
             try:
                 with os.fdopen(fd, "wb") as spool:
-                    outcome = _stream_once(session, url, options, spool)
+                    outcome = _stream_once(session, url, options, spool, progress)
                 if outcome is not None:
                     records, size, capped = outcome
                     if capped or _tail_is_complete(path):
@@ -324,7 +325,8 @@ def fetch_to_spool(
             session.close()
 
 
-def _stream_once(session: requests.Session, url: str, options: FetchOptions, spool) -> Optional[tuple[int, int, bool]]:
+def _stream_once(session: requests.Session, url: str, options: FetchOptions, spool,
+                 progress: Optional[Callable[[int, int], None]] = None) -> Optional[tuple[int, int, bool]]:
     """Stream one response into `spool`; (records, bytes, capped). Raises on a broken body."""
     try:
         response = session.get(
@@ -366,6 +368,8 @@ def _stream_once(session: requests.Session, url: str, options: FetchOptions, spo
                 records += block.count(b"\n")
             spool.write(block)
             size += len(block)
+            if progress is not None:
+                progress(records, size)
         return records, size, False
 
 

@@ -20,7 +20,7 @@ from typing import Iterator
 
 from pyspark.sql.datasource import DataSource, DataSourceReader, DataSourceStreamReader, InputPartition
 
-from file_records.connectors import snapshot
+from file_records.connectors import progress, snapshot
 from file_records.connectors.dxr.client import fetch_to_spool
 from file_records.connectors.dxr.options import DEFAULT_QUERY, DxrSourceOptions
 from file_records.connectors.dxr.schema import DXR_SPARK_SCHEMA
@@ -35,6 +35,7 @@ class DxrQueryPartition(InputPartition):
     query: str
     snapshot_id: str
     taken_at: str
+    queries: int = 1  # how many queries the snapshot has, for progress lines
 
 
 def read_query(settings: DxrSourceOptions, token: str, partition: DxrQueryPartition) -> Iterator:
@@ -46,14 +47,24 @@ def read_query(settings: DxrSourceOptions, token: str, partition: DxrQueryPartit
         snapshot_id=partition.snapshot_id,
         ingested_at=snapshot.parse_instant(partition.taken_at),
     )
-    spooled = fetch_to_spool(settings.fetch_options(partition.query, token))
+    label = f"dxr query {partition.index + 1} of {partition.queries} ({partition.query})"
+    downloading = progress.Throttled()
+    spooled = fetch_to_spool(
+        settings.fetch_options(partition.query, token),
+        progress=lambda records, size: downloading.maybe(
+            lambda: progress.records_line(label, records, size, downloading.elapsed(), "received")),
+    )
     rows = 0
+    parsing = progress.Throttled()
     try:
         for batch in iter_file_batches(spooled.path, context, settings.chunk_bytes):
             rows += batch.num_rows
             yield batch
+            parsing.maybe(lambda rows=rows: progress.records_line(label, rows, spooled.bytes, parsing.elapsed(),
+                                                                  "stored"))
     finally:
         spooled.discard()
+    progress.emit(progress.records_line(label, rows, spooled.bytes, downloading.elapsed(), "read, done"))
     yield summary_batch(
         context,
         {
@@ -85,7 +96,7 @@ class _DxrReading:
     def _partitions(self, offset: dict) -> list[DxrQueryPartition]:
         snapshot_id = snapshot.snapshot_id(offset)
         return [
-            DxrQueryPartition(index, query, snapshot_id, offset["taken_at"])
+            DxrQueryPartition(index, query, snapshot_id, offset["taken_at"], len(self.settings.effective_queries))
             for index, query in enumerate(self.settings.effective_queries)
         ]
 

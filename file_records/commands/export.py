@@ -1,8 +1,10 @@
 """`file-records export TABLE`: any table of the local catalog to CSV or JSON.
 
 The writing, filters (--policy/--action/--owner) and formula neutralisation are in
-policies/export.py; this command owns the flags, the Spark session, the output and two table-specific
-rules: gold_user_inventory exports the latest scan with the predecessor's seven columns first, so
+policies/export.py; this command owns the flags, the reading, the output and two table-specific
+rules. The tables are read without Spark: DuckDB over their committed parquet files
+(file_records.local.tables), under the state directory's lock.
+The rules: gold_user_inventory exports the latest scan with the predecessor's seven columns first, so
 consumers of the old CSV read it unchanged (`--all-scans` exports every scan).
 
 `--for-review` turns a gold_policy_flags export into a disposition review sheet (empty `decision`,
@@ -23,7 +25,8 @@ from rich.markup import escape
 
 from file_records.commands.run import add_state_dir
 from file_records.errors import UsageError
-from file_records.policies.export import FLAGS_TABLE, FORMATS
+from file_records.local.tables import quote
+from file_records.policies.export import FLAGS_TABLE, FORMATS, SqlFrame
 
 HELP = "write a table (gold_policy_flags, gold_user_inventory, ...) to CSV or JSON"
 
@@ -89,16 +92,18 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def _inventory_view(frame, all_scans: bool):
-    from pyspark.sql import functions as F
-
+def _inventory_view(frame: SqlFrame, all_scans: bool) -> SqlFrame:
+    """The inventory with the predecessor's columns first, sorted by username; the latest scan only
+    unless ``all_scans``."""
     from file_records.pipelines.logic.workspace import PREDECESSOR_COLUMNS
 
     if not all_scans:
-        newest = frame.agg(F.max("scan_id").alias("_newest"))
-        frame = frame.join(newest, F.col("scan_id") == F.col("_newest"), "left_semi")
+        frame = frame.where(f"scan_id = (SELECT max(scan_id) FROM ({frame.sql}) AS _all)", *frame.params)
     rest = [name for name in frame.columns if name not in PREDECESSOR_COLUMNS]
-    return frame.select(*PREDECESSOR_COLUMNS, *rest).orderBy("username")
+    select = ", ".join(quote(name) for name in (*PREDECESSOR_COLUMNS, *rest))
+    ordered = SqlFrame(frame.con, f"SELECT {select} FROM ({frame.sql}) AS _inventory", frame.params)
+    ordered.columns  # noqa: B018 - a missing predecessor column fails here
+    return ordered.order_by("username")
 
 
 def _is_disposition_log(table: str) -> bool:
@@ -145,23 +150,23 @@ def run(args: argparse.Namespace, console: Console) -> int:
     if args.for_review and args.table.rsplit(".", 1)[-1].strip("`") != FLAGS_TABLE:
         raise UsageError(f"--for-review makes a review sheet of {FLAGS_TABLE}, not {args.table}")
 
-    from pyspark.errors import AnalysisException
+    import duckdb
 
-    from file_records.local.runner import reading_session
+    from file_records.local.tables import open_tables, tables_in
     from file_records.policies.export import export_table
 
     policies, actions = _split(args.policy), _split(args.action)
-    check_filters(policies, actions)  # before the state lock and Spark
+    check_filters(policies, actions)  # before the state lock is taken
 
     state_dir = args.state_dir
-    with reading_session(state_dir) as spark:
-        known = {row.tableName for row in spark.sql("SHOW TABLES IN default").collect()}
+    with open_tables(state_dir) as con:
+        known = tables_in(con)
 
-        def read_table(name: str):
+        def read_table(name: str) -> SqlFrame:
             short = name.rsplit(".", 1)[-1].strip("`")
             if short not in known:
                 raise UsageError(f"no table {name!r} in {state_dir}; it has: {', '.join(sorted(known))}")
-            frame = spark.read.table(name)
+            frame = SqlFrame.table(con, short)
             return _inventory_view(frame, args.all_scans) if short == INVENTORY_TABLE else frame
 
         try:
@@ -171,7 +176,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
                 files_table=args.files_table, plan_columns=not args.no_plan_columns,
                 for_review=args.for_review,
             )
-        except AnalysisException as exc:  # a name the user gave: a table, or a filter's column
+        except duckdb.Error as exc:  # a name the user gave: a table, or a filter's column
             raise UsageError(_first_line(exc)) from None
         except OSError as exc:
             raise UsageError(f"cannot write {args.out}: {exc.strerror or exc}") from None

@@ -1,7 +1,16 @@
 """`file-records query`: SQL over the local tables, as a table, CSV or a JSON array of rows.
 
+Two engines answer (``--engine``):
+
+- ``duckdb`` (the default): DuckDB over the tables' committed parquet files
+  (file_records.local.tables), in about a second; DuckDB's SQL dialect.
+- ``spark``: a local Spark session and Spark SQL, as the pipeline computes (tens of seconds).
+
+One line on stderr says which engine answered; stdout holds only the result.
+
 Read-only: only SELECT, WITH, VALUES, TABLE, SHOW, DESCRIBE and EXPLAIN run (file_records.sql_guard,
-checked before Spark starts and again on the parsed plan). CSV cells are formula-safe
+checked before any engine starts; then Spark checks the parsed plan, DuckDB the parsed statement's
+type, and DuckDB reads no file outside the warehouse and writes none). CSV cells are formula-safe
 (file_records.spreadsheet.neutralise_cell)."""
 
 from __future__ import annotations
@@ -42,6 +51,8 @@ def _cell(value: Any) -> str:
 
 
 HELP = "run SQL over the local tables"
+ENGINES = ("duckdb", "spark")
+SPARK_NOTE = "(answered by Spark SQL in a local Spark session)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -49,14 +60,66 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_state_dir(parser)
     parser.add_argument("--format", choices=("table", "csv", "json"), default="table")
     parser.add_argument("--limit", type=int, default=None, help="at most this many rows (table format defaults to 1000)")
+    parser.add_argument("--engine", choices=ENGINES, default="duckdb",
+                        help="duckdb (default): DuckDB SQL over the committed table files, in about a second; "
+                             "spark: Spark SQL in a local Spark session (tens of seconds)")
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
-    # Read-only, checked before the state lock is taken or a JVM starts (see file_records.sql_guard).
+    # Read-only, checked before the state lock is taken or any engine starts (see file_records.sql_guard).
     check_read_only(args.sql)
     if args.limit is not None and args.limit < 0:
         raise UsageError(f"--limit must be 0 or more, got {args.limit}")
+    limit = args.limit if args.limit is not None else (1000 if args.format == "table" else None)
+    if getattr(args, "engine", "duckdb") == "spark":
+        columns, rows = _run_spark(args, limit)
+        note = SPARK_NOTE
+    else:
+        from file_records.local.tables import ENGINE_NOTE
 
+        columns, rows = _run_duckdb(args, limit)
+        note = ENGINE_NOTE
+    _write(args, console, columns, rows)
+    console.print(note, highlight=False, soft_wrap=True)
+    return 0
+
+
+def _check_statement(con, sql: str) -> None:
+    """Defence in depth behind check_read_only: DuckDB's own parser must see one query or EXPLAIN."""
+    import duckdb
+
+    from file_records.sql_guard import ReadOnlyError
+
+    try:
+        statements = con.extract_statements(sql)
+    except duckdb.Error as exc:
+        raise UsageError(f"the query failed: {_reason(exc)}") from None
+    kinds = [getattr(statement.type, "name", str(statement.type)) for statement in statements]
+    if len(kinds) != 1 or kinds[0].rsplit(".", 1)[-1] not in ("SELECT", "EXPLAIN"):
+        raise ReadOnlyError(f"query is read-only: DuckDB parses this as {', '.join(kinds) or 'nothing'}; "
+                            "only reads run (nothing was changed)")
+
+
+def _run_duckdb(args: argparse.Namespace, limit) -> tuple[list[str], list[list[Any]]]:
+    import duckdb
+
+    from file_records.local.tables import open_tables
+
+    with open_tables(args.state_dir) as con:
+        _check_statement(con, args.sql)
+        try:
+            cursor = con.execute(args.sql)
+            if cursor.description is None:
+                return [], []
+            columns = [column[0] for column in cursor.description]
+            found = cursor.fetchall() if limit is None else cursor.fetchmany(limit)
+            rows = [[_plain(value) for value in row] for row in found]
+        except duckdb.Error as exc:
+            raise UsageError(f"the query failed: {_reason(exc)}") from None
+    return columns, rows
+
+
+def _run_spark(args: argparse.Namespace, limit) -> tuple[list[str], list[list[Any]]]:
     from pyspark.errors import AnalysisException, ParseException, PySparkException
 
     from file_records.local.runner import reading_session
@@ -65,7 +128,6 @@ def run(args: argparse.Namespace, console: Console) -> int:
         check_plan(spark, args.sql)  # defence in depth: the parsed plan, before spark.sql() runs anything
         try:
             frame = spark.sql(args.sql)
-            limit = args.limit if args.limit is not None else (1000 if args.format == "table" else None)
             if limit is not None:
                 frame = frame.limit(limit)
             columns = frame.columns
@@ -74,7 +136,10 @@ def run(args: argparse.Namespace, console: Console) -> int:
             raise UsageError(f"the query failed: {_reason(exc)}") from None
         except PySparkException as exc:  # a runtime error (division by zero in ANSI mode, a cast...)
             raise FileRecordsError(f"the query failed: {_reason(exc)}") from None
+    return columns, rows
 
+
+def _write(args: argparse.Namespace, console: Console, columns: list[str], rows: list[list[Any]]) -> None:
     if args.format == "json":
         records = [dict(zip(columns, row, strict=True)) for row in rows]
         sys.stdout.write(orjson.dumps(records, default=str, option=orjson.OPT_INDENT_2).decode() + "\n")
@@ -88,4 +153,3 @@ def run(args: argparse.Namespace, console: Console) -> int:
             table.add_row(*[escape(_cell(value)) for value in row])  # a cell is data, not rich markup
         Console().print(table)
         console.print(f"{len(rows)} row(s)")
-    return 0

@@ -336,6 +336,8 @@ def _run_once(args: argparse.Namespace, console: Console, prepared: _Prepared, f
         console.print(f"[bold]Report:[/] {report}", soft_wrap=True)
     console.print(f'Query them with: file-records query --state-dir {args.state_dir} "SELECT * FROM <table>"',
                   soft_wrap=True)
+    for line in result.summary:
+        console.print(f"  {line}", soft_wrap=True, highlight=False, markup=False)
     console.print(f"Log: {result.log_path}", soft_wrap=True, highlight=False)
     console.print(f"[green]Run is COMPLETED[/] in {duration(time.monotonic() - started)}.")
     return 0

@@ -18,13 +18,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterator, Optional, TextIO
 
+from file_records.connectors.progress import PROGRESS_LOGGER, PROGRESS_PREFIX
+
 KEEP_LOGS = 20
 LOGS_DIR = "logs"
-PROGRESS_LOGGER = "file_records.progress"
 PROGRESS_INTERVAL_SECONDS = 5.0
 # A Python data-source worker has no logging set up; a progress line it prints to stderr with
-# this prefix is shown on the console (the rest of the worker's output stays in the log).
-PROGRESS_PREFIX = "file-records progress: "
+# PROGRESS_PREFIX is shown on the console (the rest of the worker's output stays in the log).
 # Loggers that would reach the console (through Python's last-resort handler) and belong in the log.
 # (Never pyspark's SQLQueryContextLogger / DataFrameQueryContextLogger: created here as plain
 # loggers, pyspark's exception conversion would fail on them.)

@@ -20,6 +20,7 @@ from file_records.local.freshness import downstream
 from file_records.local.progress import Progress
 from file_records.local.runlog import RunLog, jvm_output_to, python_logging_to, stop_jvm
 from file_records.local.spark import LocalSparkError, LocalSparkSettings, StatePaths, connect_session
+from file_records.local.summary import summary_lines
 
 PIPELINE_DIR = Path(pipelines.__file__).resolve().parent
 SPEC_PATH = PIPELINE_DIR / "spark-pipeline.yml"
@@ -54,6 +55,7 @@ class RunResult:
     seconds: float = 0.0
     log_path: Optional[Path] = None
     refreshed: list[str] = field(default_factory=list)
+    summary: list[str] = field(default_factory=list)
 
 
 @contextmanager
@@ -154,6 +156,7 @@ def _run_with_log(paths, conf, spark_settings, full_refresh, dry_run, on_event, 
         if result.completed and not dry_run:
             # Tables this run did not refresh keep the counts of the run that last wrote them.
             result.table_counts = table_counts(spark, known={**(known_counts or {}), **result.table_counts})
+            result.summary = summary_lines(spark, result.table_counts, known_counts or {})
         return result
     except PipelineRunError:
         with contextlib.suppress(Exception):

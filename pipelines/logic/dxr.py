@@ -12,6 +12,7 @@ from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 from file_records.connectors.dxr.schema import RECORD_TYPE_FILE
+from file_records.datasets import SILVER_FILE_RECORDS
 
 SOURCE_SYSTEM = "dxr"
 
@@ -30,14 +31,9 @@ def latest_snapshot(bronze: DataFrame) -> DataFrame:
 
 # Pipeline query functions must not call DataFrame.drop(): the Spark Connect server resolves a
 # drop eagerly, before the tables it reads exist, and registration fails. Select lists instead.
-CANDIDATE_COLUMNS = [
-    "source_system", "file_id", "file_name", "path", "size", "mime_type", "created_at", "last_modified_at",
-    "content_sha256", "scan_depth", "metadata_extraction_status", "datasource_id", "datasource_name",
-    "connector_type", "labels", "label_ids", "dlp_labels", "annotator_names", "entitlements", "owner_name",
-    "owner_email", "created_by_email", "modified_by_email", "raw_json", "parse_error", "source_query",
-    "snapshot_id", "ingestion_date", "ingested_at",
-]
-SILVER_COLUMNS = [name for name in CANDIDATE_COLUMNS if name != "raw_json"]
+# The dataset registry declares them (file_records/datasets.py); the functions below produce them.
+CANDIDATE_COLUMNS = list(SILVER_FILE_RECORDS.candidate_columns)
+SILVER_COLUMNS = list(SILVER_FILE_RECORDS.columns)
 
 
 def _names(column: str) -> F.Column:

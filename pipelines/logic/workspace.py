@@ -6,13 +6,11 @@ from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 from file_records.connectors.workspace.source import RECORD_TYPE_OBJECT, RECORD_TYPE_STATUS
+from file_records.datasets import SILVER_WORKSPACE_FILES
 
 GIB = 1024**3
 
-SILVER_COLUMNS = [
-    "username", "active", "source", "path", "object_type", "language", "size", "size_is_exact",
-    "size_estimated", "modified_at", "object_id", "scan_id", "ingestion_date", "ingested_at",
-]
+SILVER_COLUMNS = list(SILVER_WORKSPACE_FILES.columns)  # declared in file_records/datasets.py
 STATUS_COLUMNS = [
     "username", "active", "source", "status", "files", "bytes", "estimated_bytes", "requests", "retries",
     "duration_seconds", "error", "depth_capped", "home_missing", "scan_id", "ingestion_date", "ingested_at",

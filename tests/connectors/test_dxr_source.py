@@ -191,8 +191,9 @@ def partition(query: str, seq: int = 1) -> DxrQueryPartition:
     return DxrQueryPartition(0, query, f"20261101T000000Z-{seq:04d}", "2026-11-01T00:00:00Z")
 
 
-def test_read_query_yields_batches_then_a_summary_and_removes_the_spool(emu, tmp_path, split_queries):
+def test_read_query_yields_batches_then_a_summary_and_removes_the_spool(emu, tmp_path, split_queries, caplog):
     queries, counts = split_queries
+    caplog.set_level("INFO", logger="file_records.progress")
     settings = DxrSourceOptions.from_options(
         {"base_url": emu.url, "spool_dir": str(tmp_path), "chunk_bytes": "65536", "backoff_seconds": "0.01"}
     )
@@ -205,6 +206,8 @@ def test_read_query_yields_batches_then_a_summary_and_removes_the_spool(emu, tmp
     assert summary_row["record_type"] == RECORD_TYPE_QUERY_SUMMARY
     assert orjson.loads(summary_row["raw_json"])["records"] == counts[queries[0]]
     assert os.listdir(tmp_path) == []
+    # the partition says how far it got; the last line is its total
+    assert f"{counts[queries[0]]:,} records read, done" in caplog.records[-1].getMessage()
 
 
 def test_read_query_that_stays_truncated_yields_nothing(emu, tmp_path, split_queries):
