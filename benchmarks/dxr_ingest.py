@@ -1,5 +1,8 @@
 """DXR emulator -> bronze parquet: the `dxr` connector against the predecessor's naive approach.
 
+One script on purpose, though over 600 lines: it is run by hand, and the naive baseline, the
+connector run and the report side by side let a reader check that both are timed the same way.
+
 For each size N (default 100,000 and 1,000,000; ``--quick``: 20,000 and 100,000) one run measures:
 
 (a) connector: ``spark.read.format("dxr")`` with TWO queries that split the corpus into halves of

@@ -198,6 +198,8 @@ def connect(state_root: Path):
     con = duckdb.connect(":memory:")
     try:
         con.execute("SET TimeZone = 'UTC'")
+        # Spark's order: ascending puts nulls first, descending last (DuckDB's default: always last).
+        con.execute("SET default_null_order = 'nulls_first_on_asc_last_on_desc'")
         for table in table_names(root):
             _create_view(con, root, table)
         _confine(con, root / "warehouse")

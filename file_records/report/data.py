@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import os
 import re
+from contextvars import ContextVar
 from datetime import date, datetime, timezone
 from typing import Any, Callable, Iterable, Optional
 
@@ -131,7 +132,56 @@ def _plain(value: Any) -> Any:
     return plain(value, _scalar)
 
 
+# --- the engine: a Spark session, or DuckDB over the committed table files ----------------------
+
+
+class DuckTables:
+    """A DuckDB connection from :func:`file_records.local.tables.open_tables`, with one view per
+    table; :func:`collect_report_data` takes one where it takes a Spark session. The queries below
+    are Spark SQL; the few constructs DuckDB spells differently go through :func:`_sql`."""
+
+    def __init__(self, con: Any) -> None:
+        self.con = con
+
+    def rows(self, sql: str) -> list[dict]:
+        cursor = self.con.execute(sql)
+        names = [column[0] for column in cursor.description]
+        return [{k: plain(v, _duck_scalar) for k, v in zip(names, row, strict=True)} for row in cursor.fetchall()]
+
+    def tables(self) -> set[str]:
+        from file_records.local.tables import tables_in
+
+        return tables_in(self.con)
+
+
+_ON_DUCKDB: ContextVar[bool] = ContextVar("report_on_duckdb", default=False)
+
+
+def _duck() -> bool:
+    return _ON_DUCKDB.get()
+
+
+def _sql(spark_text: str, duckdb_text: str) -> str:
+    return duckdb_text if _duck() else spark_text
+
+
+def _count_distinct(*columns: str) -> str:
+    """Spark's ``count(DISTINCT a, b)``: rows where any of them is null are not counted."""
+    if not _duck() or len(columns) == 1:
+        return f"count(DISTINCT {', '.join(columns)})"
+    present = " AND ".join(f"({c}) IS NOT NULL" for c in columns)
+    return f"count(DISTINCT CASE WHEN {present} THEN row({', '.join(columns)}) END)"
+
+
+def _duck_scalar(value: Any) -> Any:
+    if isinstance(value, datetime) and value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)  # DuckDB's values are UTC already (Spark's are local)
+    return _scalar(value)
+
+
 def _rows(spark, sql: str) -> list[dict]:
+    if isinstance(spark, DuckTables):
+        return spark.rows(sql)
     return [{k: _plain(v) for k, v in row.asDict(recursive=False).items()} for row in spark.sql(sql).collect()]
 
 
@@ -141,6 +191,8 @@ def _one(spark, sql: str) -> dict:
 
 
 def _t(name: str) -> str:
+    if _duck():
+        return '"' + name.replace('"', '""') + '"'
     return f"`{DATABASE}`.`{name}`"
 
 
@@ -158,6 +210,8 @@ def _present_tables(spark) -> set[str]:
     catalog that cannot be read (locked metastore, broken state) is an error with its reason."""
     from file_records.errors import FileRecordsError
 
+    if isinstance(spark, DuckTables):
+        return spark.tables()
     try:
         return {row.tableName for row in spark.sql(f"SHOW TABLES IN `{DATABASE}`").collect() if not row.isTemporary}
     except Exception as exc:
@@ -172,6 +226,12 @@ def _safe(default: Any, build: Callable[[], Any]) -> Any:
     try:
         return build()
     except Exception as exc:
+        if _duck():
+            import duckdb
+
+            if isinstance(exc, duckdb.Error):
+                return default
+            raise
         from pyspark.errors import PySparkException
 
         if isinstance(exc, PySparkException):
@@ -193,7 +253,8 @@ def _table_counts(spark, tables: Iterable[str]) -> dict[str, int]:
         return {name: found[name] for name in names if name in found}
     counts = {}
     for name in names:
-        count = _safe(None, lambda name=name: spark.read.table(f"{DATABASE}.{name}").count())
+        count = _safe(None, lambda name=name: _one(spark, f"SELECT count(*) AS n FROM {_t(name)}").get("n")
+                      if _duck() else spark.read.table(f"{DATABASE}.{name}").count())
         if count is not None:
             counts[name] = int(count)
     return counts
@@ -207,7 +268,7 @@ def _freshness(spark, tables: set[str], counts: dict[str, int]) -> list[dict]:
         bronze, run = _t(source.bronze), source.run_column
         latest_sql = f"""
             SELECT {run} AS latest_id, max(ingested_at) AS taken_at, max(ingestion_date) AS ingestion_date,
-                   count(*) AS rows, count_if(record_type = '{source.item_record_type}') AS items
+                   count(*) AS rows, count(CASE WHEN record_type = '{source.item_record_type}' THEN 1 END) AS items
             FROM {bronze} GROUP BY {run} ORDER BY {run} DESC LIMIT 1"""
         latest = _safe({}, lambda sql=latest_sql: _one(spark, sql))
         runs = _safe({}, lambda sql=f"SELECT count(DISTINCT {run}) AS runs FROM {bronze}": _one(spark, sql))
@@ -255,19 +316,21 @@ def _headline(spark, tables: set[str], counts: dict[str, int]) -> dict[str, Any]
         h["users_partial"] = row.get("users_partial")
     if "gold_policy_flags" in tables:
         row = _safe({}, lambda: _one(spark, f"""
-            SELECT count(*) AS flags, count(DISTINCT source_system, file_id) AS files, count(DISTINCT policy) AS policies
+            SELECT count(*) AS flags, {_count_distinct("source_system", "file_id")} AS files,
+                   count(DISTINCT policy) AS policies
             FROM {_t('gold_policy_flags')}"""))
         h["policy_flags"] = row.get("flags")
         h["policy_flagged_files"] = row.get("files")
         h["policies_triggered"] = row.get("policies")
         held = _safe({}, lambda: _one(spark, f"""
-            SELECT count(DISTINCT source_system, file_id) AS files FROM {_t('gold_policy_flags')}
+            SELECT {_count_distinct("source_system", "file_id")} AS files FROM {_t('gold_policy_flags')}
             WHERE suppressed_by IS NOT NULL"""))
         if held:
             h["policy_held_files"] = held.get("files")
     if "gold_disposition_status" in tables:
         row = _safe({}, lambda: _one(spark, f"""
-            SELECT count(*) AS archived, count_if(status = 'reappeared') AS reappeared
+            SELECT count(*) AS archived,
+                   count(CASE WHEN status = 'reappeared' AND restored_at IS NULL THEN 1 END) AS reappeared
             FROM {_t('gold_disposition_status')}"""))
         if row:
             h["archived_files"] = row.get("archived")
@@ -322,7 +385,8 @@ def _quarantine_counts(spark, tables: set[str]) -> dict[tuple[str, str], int]:
         if table not in tables:
             continue
         rows = _safe([], lambda table=table: _rows(spark, f"""
-            SELECT rule, count(*) AS n FROM (SELECT explode(failed_rules) AS rule FROM {_t(table)}) GROUP BY rule"""))
+            SELECT rule, count(*) AS n FROM (SELECT {_sql("explode", "unnest")}(failed_rules) AS rule FROM {_t(table)})
+            GROUP BY rule"""))
         for row in rows:
             counts[(dataset, row["rule"])] = int(row["n"])
     return counts
@@ -385,15 +449,17 @@ def _grouped_quarantine_sql(quarantine: str, spec: dict, literal: str, limit: in
     order = ", ".join(f"{c} NULLS LAST" for c in _order_columns(spec))
     unkeyed = " AND ".join(f"{c} IS NULL" for c in key) or "true"
     group = ", ".join([*key, "_row_text"])
+    row_text = _sql("to_json(struct(*))", "to_json(_q)")
+    size, distinct, collect = _sql("size", "len"), _sql("array_distinct", "list_distinct"), _sql("collect_list", "list")
     return f"""
-        WITH q AS (SELECT *, CASE WHEN {unkeyed} THEN to_json(struct(*)) END AS _row_text FROM {_t(quarantine)}),
+        WITH q AS (SELECT *, CASE WHEN {unkeyed} THEN {row_text} END AS _row_text FROM {_t(quarantine)} AS _q),
         g AS (SELECT *,
-                     row_number() OVER (PARTITION BY {group} ORDER BY size(failed_rules) DESC, {order}) AS _n,
+                     row_number() OVER (PARTITION BY {group} ORDER BY {size}(failed_rules) DESC, {order}) AS _n,
                      count(*) OVER (PARTITION BY {group}) AS _rows,
-                     array_distinct(flatten(collect_list(failed_rules) OVER (PARTITION BY {group}))) AS _all_rules
+                     {distinct}(flatten({collect}(failed_rules) OVER (PARTITION BY {group}))) AS _all_rules
               FROM q)
         SELECT * FROM g WHERE _n = 1 AND array_contains(_all_rules, {literal})
-        ORDER BY size(_all_rules), {order} LIMIT {limit}"""
+        ORDER BY {size}(_all_rules), {order}, _row_text NULLS LAST LIMIT {limit}"""
 
 
 def _examples(spark, tables: set[str], entry: dict, rule_objects: dict[tuple[str, str], Any]) -> tuple[list[dict], bool]:
@@ -410,7 +476,8 @@ def _examples(spark, tables: set[str], entry: dict, rule_objects: dict[tuple[str
     if entry["action"] != "warn":
         if quarantine not in tables:
             return [], False
-        literal = "'" + rule.replace("\\", "\\\\").replace("'", "\\'") + "'"
+        literal = ("'" + rule.replace("'", "''") + "'" if _duck()
+                   else "'" + rule.replace("\\", "\\\\").replace("'", "\\'") + "'")
         grouped = _safe(None, lambda: _rows(spark, _grouped_quarantine_sql(quarantine, spec, literal, EXAMPLES_PER_RULE)))
         if grouped is not None:
             return [
@@ -419,14 +486,19 @@ def _examples(spark, tables: set[str], entry: dict, rule_objects: dict[tuple[str
             ], False
         rows = _safe([], lambda: _rows(spark, f"""
             SELECT * FROM {_t(quarantine)} WHERE array_contains(failed_rules, {literal})
-            ORDER BY size(failed_rules), {", ".join(f"{c} NULLS LAST" for c in order)} LIMIT {EXAMPLES_PER_RULE}"""))
+            ORDER BY {_sql("size", "len")}(failed_rules), {", ".join(f"{c} NULLS LAST" for c in order)} LIMIT {EXAMPLES_PER_RULE}"""))
         return [_example(r, spec, r.get("failed_rules") or [], 1) for r in rows], False
     rule_object = rule_objects.get((dataset, rule))
     if rule_object is None:
         return [], True
-    from pyspark.sql import functions as F
 
     def failing_rows(table: str, limit: int) -> list[dict]:
+        if _duck():  # the constraint is Spark SQL; one DuckDB cannot parse leaves the examples out
+            return _rows(spark, f"""
+                SELECT * FROM {_t(table)} WHERE NOT coalesce(({rule_object.constraint}), false)
+                ORDER BY {", ".join(f"{c} NULLS LAST" for c in order)} LIMIT {int(limit)}""")
+        from pyspark.sql import functions as F
+
         frame = spark.read.table(f"{DATABASE}.{table}")
         failing = frame.where(~F.coalesce(F.expr(rule_object.constraint), F.lit(False)))
         ordered = failing.orderBy(*[F.col(c).asc_nulls_last() for c in order])
@@ -551,12 +623,13 @@ def _policies(spark, tables: set[str], catalogue: list[dict]) -> dict:
             found = _safe([], lambda: _rows(spark, f"""
                 SELECT * FROM {_t(table)} WHERE detected_on = (SELECT max(detected_on) FROM {_t(table)})"""))
     elif table == "gold_policy_flags":
-        basic = """policy, max(action) AS action, max(severity) AS severity, max(detected_on) AS detected_on,
-                   count(DISTINCT source_system, file_id) AS files, sum(coalesce(size, 0)) AS bytes"""
+        basic = f"""policy, max(action) AS action, max(severity) AS severity, max(detected_on) AS detected_on,
+                   {_count_distinct("source_system", "file_id")} AS files, sum(coalesce(size, 0)) AS bytes"""
+        suppressed = _count_distinct("CASE WHEN suppressed_by IS NOT NULL THEN source_system END",
+                                     "CASE WHEN suppressed_by IS NOT NULL THEN file_id END")
         found = _safe(None, lambda: _rows(spark, f"""
             SELECT {basic}, count(DISTINCT lower(owner)) AS owners,
-                   count(DISTINCT CASE WHEN suppressed_by IS NOT NULL THEN source_system END,
-                                  CASE WHEN suppressed_by IS NOT NULL THEN file_id END) AS suppressed_files
+                   {suppressed} AS suppressed_files
             FROM {_t(table)} GROUP BY policy"""))
         if found is None:  # flags of an older layout
             found = _safe([], lambda: _rows(spark, f"SELECT {basic} FROM {_t(table)} GROUP BY policy"))
@@ -620,13 +693,15 @@ def _disposition(spark, tables: set[str]) -> Optional[dict]:
     table = "gold_disposition_status"
     if table not in tables:
         return None
-    counts = _safe([], lambda: _rows(spark, f"SELECT status, count(*) AS n FROM {_t(table)} GROUP BY status"))
+    # A file put back by `remediate --undo` reappears on purpose (restored_at): not an alert.
+    shown = "CASE WHEN status = 'reappeared' AND restored_at IS NOT NULL THEN 'restored' ELSE status END"
+    counts = _safe([], lambda: _rows(spark, f"SELECT {shown} AS status, count(*) AS n FROM {_t(table)} GROUP BY 1"))
     by_status = {status: 0 for status in DISPOSITION_STATUSES}
     by_status.update({str(r["status"]): int(r["n"]) for r in counts})
     reappeared = _safe([], lambda: _rows(spark, f"""
         SELECT source_system, file_id, path, policy, reviewer, archived_at, archive_location, checked_snapshot_id,
                checked_at
-        FROM {_t(table)} WHERE status = 'reappeared'
+        FROM {_t(table)} WHERE status = 'reappeared' AND restored_at IS NULL
         ORDER BY checked_at DESC NULLS LAST, path, file_id LIMIT {REAPPEARED_LISTED}"""))
     for row in reappeared:
         for column in ("file_id", "path", "reviewer", "archive_location"):
@@ -639,7 +714,8 @@ def _owners(spark, tables: set[str]) -> Optional[dict]:
     if "silver_all_files" not in tables:
         return None
     flagged = "gold_policy_flags" in tables
-    join = (f"""LEFT JOIN (SELECT lower(owner) AS owner, count(DISTINCT source_system, file_id) AS flagged_files
+    join = (f"""LEFT JOIN (SELECT lower(owner) AS owner,
+                                  {_count_distinct("source_system", "file_id")} AS flagged_files
                             FROM {_t('gold_policy_flags')} GROUP BY lower(owner)) p ON p.owner = a.owner"""
             if flagged else "")
     top = _safe([], lambda: _rows(spark, f"""
@@ -658,10 +734,22 @@ def _owners(spark, tables: set[str]) -> Optional[dict]:
 
 
 def collect_report_data(spark, now: Optional[datetime] = None, catalogue: Any = None) -> dict:
-    """Everything the report shows, as plain Python data (see the module docstring).
+    """Everything the report shows, as plain Python data (see the module docstring), read through
+    ``spark`` (a Spark session) or a DuckDB connection with one view per table
+    (:func:`file_records.local.tables.open_tables`; the `report` command's default).
 
     ``catalogue``: the policies to list (a Catalogue, Policy objects or dicts with name, action,
     severity, description); None: the catalogue in use, as the pipeline loads it."""
+    if type(spark).__module__.lstrip("_").split(".")[0] == "duckdb":  # duckdb or _duckdb
+        spark = DuckTables(spark)
+    token = _ON_DUCKDB.set(isinstance(spark, DuckTables))
+    try:
+        return _collect(spark, now, catalogue)
+    finally:
+        _ON_DUCKDB.reset(token)
+
+
+def _collect(spark, now: Optional[datetime], catalogue: Any) -> dict:
     generated = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
     tables = _present_tables(spark)
     policies = catalogue_policies(catalogue)

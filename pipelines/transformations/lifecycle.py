@@ -15,7 +15,7 @@ from pyspark import pipelines as dp
 
 from file_records.expectations.rules import load_rules
 from file_records.pipelines import conf as pipeline_conf
-from file_records.pipelines.logic import lifecycle
+from file_records.pipelines.logic import disposition, lifecycle
 
 _dxr = pipeline_conf.enabled(spark.conf.get, "dxr")  # noqa: F821 - `spark` is provided by the pipeline runtime
 _workspace = pipeline_conf.enabled(spark.conf.get, "workspace")  # noqa: F821
@@ -59,8 +59,8 @@ if _dxr or _workspace:
         "(an alert) by the snapshots taken since; restored after an undo.",
     )
     def gold_disposition_status():
-        return lifecycle.disposition_status(
-            lifecycle.read_disposition_log(spark, _log_dir),  # noqa: F821
+        return disposition.disposition_status(
+            disposition.read_disposition_log(spark, _log_dir),  # noqa: F821
             spark.read.table("silver_file_history"),  # noqa: F821
             _snapshots(),
         )

@@ -83,7 +83,7 @@ def test_csv_output_is_formula_safe(spark, monkeypatch, capsys):
     monkeypatch.setattr(runner, "reading_session", session)
     args = argparse.Namespace(
         sql="SELECT '=HYPERLINK(\"http://evil\",\"x\")' AS link, '+1' AS plus, 'plain' AS text, 7 AS n, '-2' AS `=col`",
-        state_dir=None, format="csv", limit=None,
+        state_dir=None, format="csv", limit=None, engine="spark",
     )
     assert query_cmd.run(args, Console(stderr=True)) == 0
     rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))

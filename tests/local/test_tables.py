@@ -72,12 +72,12 @@ def write_sink_log(folder: Path, batch: str, entries: list[tuple[str, str]], log
 
 
 def write_view(folder: Path, *parts: pa.Table) -> None:
-    """A materialized view as Spark leaves it: part files, _SUCCESS and hidden .crc files."""
+    """A materialized view as Spark leaves it: part files, _SUCCESS, and a hidden file (not data)."""
     folder.mkdir(parents=True, exist_ok=True)
     for index, part in enumerate(parts):
         name = f"part-{index:05d}-0000-c000.snappy.parquet"
         pq.write_table(part, folder / name)
-        (folder / f".{name}.crc").write_bytes(b"crc")
+    (folder / ".part-00009-0000-c000.snappy.parquet").write_bytes(b"not parquet")  # hidden: never read
     (folder / "_SUCCESS").write_text("")
 
 

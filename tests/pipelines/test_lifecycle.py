@@ -10,7 +10,7 @@ import pytest
 from file_records.connectors.dxr.schema import COLUMN_NAMES, DXR_SPARK_SCHEMA
 from file_records.connectors.workspace.source import WORKSPACE_SPARK_SCHEMA
 from file_records.expectations.rules import load_rules
-from file_records.pipelines.logic import dxr, lifecycle
+from file_records.pipelines.logic import disposition, dxr, lifecycle
 from file_records.policies.unified import unified_files
 
 pytestmark = pytest.mark.spark
@@ -233,7 +233,7 @@ def _log(spark, *entries):
     for logged_at, action, outcome, source, file_id, path in entries:
         rows.append((_iso(logged_at), action, outcome, source, file_id, path, SHA, 100, "rot", "rita", "otto",
                      f"s3://archive/{file_id or path}"))
-    return spark.createDataFrame(rows, lifecycle.DISPOSITION_LOG_SCHEMA)
+    return spark.createDataFrame(rows, disposition.DISPOSITION_LOG_SCHEMA)
 
 
 def test_disposition_status(spark, history, snaps):
@@ -245,20 +245,23 @@ def test_disposition_status(spark, history, snaps):
         (AT[S2] + hour, "archive", "done", "dxr", "d", "/share/d.doc"),  # gone in S3 and S4
         (AT[S4] + hour, "archive", "done", "dxr", "a", "/share/a.doc"),  # no snapshot since
         (AT[S1] + hour, "archive", "done", "dxr", "b", "/share/b.doc"),
-        (AT[S1] + 2 * hour, "undo", "done", "dxr", "b", "/share/b.doc"),  # restored
+        (AT[S1] + 2 * hour, "undo", "done", "dxr", "b", "/share/b.doc"),  # put back: seen again (newest sighting: S3)
         (AT[S1] + hour, "archive", "failed", "dxr", "e", "/share/e.doc"),  # failed: not listed
         (AT[S2] + 2 * hour, "undo", "failed", "dxr", "d", "/share/d.doc"),  # failed undo: ignored
         (WAT[W1] + hour, "archive", "done", "workspace", f"workspace:{x_path}", x_path),  # W2 failed, gone in W3
         (WAT[W1] + hour, "archive", "done", "workspace", None, y_path),  # no file_id: by path; back in W3
     )
-    status = lifecycle.disposition_status(log, history, snaps)
-    assert tuple(status.columns) == lifecycle.DISPOSITION_COLUMNS
-    got = {(r.source_system, r.path): (r.status, r.checked_snapshot_id, _utc(r.checked_at)) for r in status.collect()}
+    status = disposition.disposition_status(log, history, snaps)
+    assert tuple(status.columns) == disposition.DISPOSITION_COLUMNS
+    rows = status.collect()
+    got = {(r.source_system, r.path): (r.status, r.checked_snapshot_id, _utc(r.checked_at)) for r in rows}
+    restored = {r.path: _utc(r.restored_at) for r in rows if r.restored_at is not None}
+    assert restored == {"/share/b.doc": AT[S1] + 2 * hour}  # why b is back: an undo, not a leak
     assert got == {
         ("dxr", "/share/c.doc"): ("reappeared", S3, AT[S3]),
         ("dxr", "/share/d.doc"): ("confirmed", S4, AT[S4]),
         ("dxr", "/share/a.doc"): ("pending", None, None),
-        ("dxr", "/share/b.doc"): ("restored", None, None),
+        ("dxr", "/share/b.doc"): ("reappeared", S3, AT[S3]),
         ("workspace", x_path): ("confirmed", W3, WAT[W3]),
         ("workspace", y_path): ("reappeared", W3, WAT[W3]),
     }
@@ -274,18 +277,18 @@ def test_disposition_pending_while_no_complete_listing(spark, bronzes):
     upto_w2 = ws_bronze.where(f"scan_id <= '{W2}'")
     history = lifecycle.file_history(workspace_bronze=upto_w2, workspace_rules=load_rules("silver_workspace_files"))
     log = _log(spark, (WAT[W1] + timedelta(hours=1), "archive", "done", "workspace", None, f"/Users/{ANN}/x.py"))
-    rows = lifecycle.disposition_status(log, history, lifecycle.snapshots(None, upto_w2)).collect()
+    rows = disposition.disposition_status(log, history, lifecycle.snapshots(None, upto_w2)).collect()
     assert [(r.status, r.checked_snapshot_id) for r in rows] == [("pending", None)]
 
 
 def test_empty_disposition_log(spark, history, snaps):
-    assert lifecycle.disposition_status(lifecycle.empty_disposition_log(spark), history, snaps).count() == 0
+    assert disposition.disposition_status(disposition.empty_disposition_log(spark), history, snaps).count() == 0
 
 
 def test_read_disposition_log(spark, tmp_path, history, snaps):
-    assert lifecycle.read_disposition_log(spark, None).count() == 0
-    assert lifecycle.read_disposition_log(spark, tmp_path / "missing").count() == 0
-    assert lifecycle.read_disposition_log(spark, tmp_path).count() == 0  # empty folder
+    assert disposition.read_disposition_log(spark, None).count() == 0
+    assert disposition.read_disposition_log(spark, tmp_path / "missing").count() == 0
+    assert disposition.read_disposition_log(spark, tmp_path).count() == 0  # empty folder
     record = {
         "proof_version": 1, "record_id": "r1", "logged_at": _iso(AT[S2] + timedelta(hours=1)), "action": "archive",
         "outcome": "done", "source_system": "dxr", "file_id": "d", "path": "/share/d.doc", "policy": "rot",
@@ -296,8 +299,8 @@ def test_read_disposition_log(spark, tmp_path, history, snaps):
 
     (tmp_path / "disposition-20261102.jsonl").write_text(json.dumps(record) + "\n" + '{"logged_at": "2026-11-0')
     (tmp_path / "notes.txt").write_text("not a log\n")
-    log = lifecycle.read_disposition_log(spark, tmp_path)
-    rows = lifecycle.disposition_status(log, history, snaps).collect()
+    log = disposition.read_disposition_log(spark, tmp_path)
+    rows = disposition.disposition_status(log, history, snaps).collect()
     assert [(r.file_id, r.status, r.checked_snapshot_id, r.archive_location) for r in rows] == [
         ("d", "confirmed", S4, "/archive/d.doc")
     ]

@@ -596,13 +596,16 @@ def records_db(spark, tmp_path, monkeypatch):
     ).write.saveAsTable(f"{name}.gold_file_changes")
     t = datetime(2025, 3, 2, 8, 0, tzinfo=timezone.utc)
     disposition = [
-        ("dxr", "f9", "/old/a.pdf", "duplicate", "rita", t, "/archive/aa/a.pdf", "confirmed", "s13", t),
-        ("dxr", "f8", EVIL_PATH, "duplicate", "rita", t, "/archive/bb/b.pdf", "reappeared", "s13", t),
-        ("workspace", "workspace:/Users/b/y", "/Users/b/y", "retention", None, t, "/archive/cc/y", "pending", None, None),
+        ("dxr", "f9", "/old/a.pdf", "duplicate", "rita", t, "/archive/aa/a.pdf", "confirmed", "s13", t, None),
+        ("dxr", "f8", EVIL_PATH, "duplicate", "rita", t, "/archive/bb/b.pdf", "reappeared", "s13", t, None),
+        ("workspace", "workspace:/Users/b/y", "/Users/b/y", "retention", None, t, "/archive/cc/y", "pending", None, None,
+         None),
+        ("dxr", "f7", "/old/c.pdf", "duplicate", "rita", t, "/archive/cc/c.pdf", "reappeared", "s13", t, t),
     ]
     spark.createDataFrame(
         disposition, "source_system string, file_id string, path string, policy string, reviewer string, "
-        "archived_at timestamp, archive_location string, status string, checked_snapshot_id string, checked_at timestamp",
+        "archived_at timestamp, archive_location string, status string, checked_snapshot_id string, checked_at timestamp, "
+        "restored_at timestamp",
     ).write.saveAsTable(f"{name}.gold_disposition_status")
     files = [("dxr", "f1", "/a.pdf", "Alice@example.com", 100), ("dxr", "f2", "/b.pdf", "alice@example.com", 200),
              ("dxr", "f3", "/c.pdf", None, 50), ("workspace", "workspace:/Users/b/x", "/Users/b/x", "bob@example.com", 5)]
@@ -641,7 +644,7 @@ def test_collect_records_sections(spark, records_db):
     assert gone["in_catalogue"] is False and gone["files"] == 1
     h = data["headline"]
     assert (h["policy_flags"], h["policy_flagged_files"], h["policy_held_files"]) == (3, 3, 2)
-    assert (h["archived_files"], h["reappeared_files"]) == (3, 1)
+    assert (h["archived_files"], h["reappeared_files"]) == (4, 1)  # the one put back by an undo is no alert
 
     sources = {s["source_system"]: s for s in data["changes"]["sources"]}
     dxr = sources["dxr"]["snapshots"]
@@ -650,8 +653,8 @@ def test_collect_records_sections(spark, records_db):
     assert sources["workspace"]["label"] == "Databricks workspace"
 
     disposition = data["disposition"]
-    assert disposition["by_status"] == {"confirmed": 1, "pending": 1, "reappeared": 1, "restored": 0}
-    assert disposition["total"] == 3
+    assert disposition["by_status"] == {"confirmed": 1, "pending": 1, "reappeared": 1, "restored": 1}
+    assert disposition["total"] == 4
     (back,) = disposition["reappeared"]
     assert (back["file_id"], back["path"], back["checked_snapshot_id"]) == ("f8", EVIL_PATH, "s13")
 

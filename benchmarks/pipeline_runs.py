@@ -1,0 +1,120 @@
+"""Whole-pipeline runs as a user makes them: `file-records run` against the DXR emulator.
+
+For each size N (default 200,000 records) in a fresh state directory, one after the other:
+
+1. **new snapshot**: the first run (bronze, silver, gold, policies, history: every table);
+2. **idle**: the same command again at once: no snapshot is due and nothing changed;
+3. **forced snapshot**: `--force-snapshot`: a second snapshot of the same tenant, every table refreshed.
+
+Prints the wall seconds of each and the idle run as a share of the new-snapshot run (target: at
+most 25%, with no table rewritten). With two sizes or more it also prints the marginal throughput
+between the smallest and the largest: (N_large - N_small) / (t_large - t_small) records/s for the
+first run (issue target: 25,000 records/s; the whole pipeline, every table refreshed).
+
+Usage: ``python benchmarks/pipeline_runs.py [--sizes 200000] [--sizes 50000,400000]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TOKEN = "bench-token"
+CLI = [sys.executable, "-m", "file_records"]
+IDLE_TARGET = 0.25
+THROUGHPUT_TARGET = 25_000
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_emulator(records: int) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "file_records.emulators.dxr_server", "--records", str(records), "--port", str(port),
+         "--token", TOKEN],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return process, f"http://127.0.0.1:{port}"
+        except OSError:
+            time.sleep(0.5)
+    process.kill()
+    raise SystemExit("the emulator did not start")
+
+
+def timed_run(state: Path, url: str, *extra: str) -> tuple[float, str]:
+    env = {**os.environ, "DXR_BEARER_TOKEN": TOKEN, "COLUMNS": "200"}
+    for name in ("DXR_BASE_URL", "DATABRICKS_HOST", "DATABRICKS_CONFIG_PROFILE"):
+        env.pop(name, None)
+    started = time.monotonic()
+    done = subprocess.run([*CLI, "run", "--sources", "dxr", "--state-dir", str(state), "--dxr-base-url", url, *extra],
+                          env=env, capture_output=True, text=True, check=False)
+    seconds = time.monotonic() - started
+    if done.returncode != 0:
+        raise SystemExit(f"run failed ({done.returncode}):\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+    return seconds, done.stdout + done.stderr
+
+
+def table_files(state: Path) -> dict[str, tuple[int, int]]:
+    warehouse = state / "warehouse"
+    return {str(p.relative_to(warehouse)): (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in warehouse.rglob("*") if p.is_file()}
+
+
+def measure(records: int, work: Path) -> dict:
+    emulator, url = start_emulator(records)
+    try:
+        state = work / f"state-{records}"
+        first, _ = timed_run(state, url)
+        before = table_files(state)
+        idle, idle_output = timed_run(state, url)
+        untouched = table_files(state) == before and "Nothing new" in idle_output
+        forced, _ = timed_run(state, url, "--force-snapshot")
+    finally:
+        emulator.terminate()
+        emulator.wait(timeout=30)
+    return {"records": records, "first": first, "idle": idle, "forced": forced, "untouched": untouched}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="200000", help="comma-separated record counts (default 200000)")
+    args = parser.parse_args()
+    sizes = sorted(int(size) for size in args.sizes.split(","))
+    work = Path(tempfile.mkdtemp(prefix="file-records-bench-"))
+    try:
+        results = [measure(size, work) for size in sizes]
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"{'records':>10} {'new snapshot s':>15} {'idle s':>8} {'idle/new':>9} {'forced s':>9} {'idle rewrote':>13}")
+    for row in results:
+        share = row["idle"] / row["first"]
+        print(f"{row['records']:>10,} {row['first']:>15.1f} {row['idle']:>8.1f} {share:>8.0%} {row['forced']:>9.1f} "
+              f"{'no table' if row['untouched'] else 'TABLES':>13}")
+        verdict = "PASS" if share <= IDLE_TARGET and row["untouched"] else "FAIL"
+        print(f"  idle run <= {IDLE_TARGET:.0%} of a new-snapshot run, no table rewritten: {verdict}")
+    if len(results) > 1:
+        small, large = results[0], results[-1]
+        rate = (large["records"] - small["records"]) / max(large["first"] - small["first"], 1e-9)
+        verdict = "PASS" if rate >= THROUGHPUT_TARGET else "FAIL"
+        print(f"marginal throughput {small['records']:,} -> {large['records']:,}: {rate:,.0f} records/s "
+              f"(target {THROUGHPUT_TARGET:,}): {verdict}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
