@@ -18,12 +18,12 @@ import os
 import re
 import typing
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Annotated, Any, Callable, ClassVar, Optional, TypeVar
 
 import orjson
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, ValidationError
 
 from file_records.errors import ConfigError, describe_validation_error
 
@@ -56,8 +56,20 @@ def _strict_bool(value: Any) -> Any:
     return value
 
 
+def _existing_file(value: Path) -> Path:
+    if not value.is_file():
+        raise ValueError(f"{str(value)!r} is not a readable file")
+    return value
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+
+
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 StrictBool = Annotated[bool, BeforeValidator(_strict_bool)]
+ExistingFile = Annotated[Path, AfterValidator(_existing_file)]  # a file that is there now
+UtcDatetime = Annotated[datetime, AfterValidator(_utc)]  # a time without a zone is UTC
 
 Model = TypeVar("Model", bound="OptionsModel")
 

@@ -13,7 +13,7 @@ import fcntl
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Optional, Union
+from typing import Callable, Iterable, Iterator, Optional, Union
 
 import orjson
 
@@ -79,24 +79,28 @@ class Journal:
         self.close()
 
 
+def read_records(path: Union[str, Path], key: str) -> Iterator[dict]:
+    """The JSON-object lines of an append-only file that have ``key``; a torn line (a crash
+    mid-write) or a foreign one is skipped."""
+    with open(path, "rb") as fh:
+        for line in fh:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                rec = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                continue
+            if isinstance(rec, dict) and key in rec:
+                yield rec
+
+
 def read_journal(path: Union[str, Path]) -> list[dict]:
     """All parseable records (a torn line, e.g. from a crash mid-write, is skipped)."""
-    records = []
     try:
-        with open(path, "rb") as fh:
-            for line in fh:
-                line = line.strip()
-                if not line:
-                    continue
-                try:
-                    rec = orjson.loads(line)
-                except orjson.JSONDecodeError:
-                    continue
-                if isinstance(rec, dict) and "event" in rec:
-                    records.append(rec)
+        return list(read_records(path, "event"))
     except FileNotFoundError:
         return []
-    return records
 
 
 @dataclass

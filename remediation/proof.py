@@ -82,6 +82,7 @@ from typing import Any, Iterator, Optional, Union
 import orjson
 
 from file_records.remediation.fs import O_NOFOLLOW, fsync_dir
+from file_records.remediation.journal import read_records
 
 PROOF_VERSION = 1
 LOG_DIR_NAME = "disposition-log"
@@ -252,17 +253,8 @@ def read_proof(log_dir: Union[str, Path]) -> Iterator[dict[str, Any]]:
     """Every record of a log folder, oldest file first, in file order, with every field of
     :data:`PROOF_FIELDS` (missing ones None); torn or foreign lines are skipped."""
     for path in log_files(log_dir):
-        with open(path, "rb") as fh:
-            for line in fh:
-                line = line.strip()
-                if not line:
-                    continue
-                try:
-                    rec = orjson.loads(line)
-                except orjson.JSONDecodeError:
-                    continue
-                if isinstance(rec, dict) and "record_id" in rec:
-                    yield {name: rec.get(name) for name in PROOF_FIELDS}
+        for rec in read_records(path, "record_id"):
+            yield {name: rec.get(name) for name in PROOF_FIELDS}
 
 
 def export_disposition_log(log_dir: Union[str, Path], out, fmt: str = "csv"):

@@ -7,15 +7,14 @@ configuration keys `file_records.dxr.*` are all derived from :class:`DxrSourceOp
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
+from datetime import timedelta
 from typing import Optional
 
 from pydantic import Field, ValidationInfo, field_validator
 
 from file_records import __version__
 from file_records.connectors.urls import service_origin
-from file_records.options import Duration, OptionsModel, StrictBool
+from file_records.options import Duration, ExistingFile, OptionsModel, StrictBool, UtcDatetime
 
 DEFAULT_QUERY = 'fileName:"*"'
 
@@ -36,11 +35,11 @@ class DxrSourceOptions(OptionsModel):
     token_key: Optional[str] = Field(None, validate_default=True, description="Key of the token in the secret scope")
     http_timeout: float = Field(120.0, gt=0, description="Seconds allowed between two received bytes")
     verify_ssl: StrictBool = True
-    ca_bundle: Optional[Path] = None
+    ca_bundle: Optional[ExistingFile] = None
     user_agent: str = f"file-records/{__version__}"
     record_cap: Optional[int] = Field(None, gt=0, description="Stop each query after N records (trials)")
     snapshot_interval: Duration = Field(timedelta(hours=24), description="Minimum time between two snapshots")
-    force_snapshot_after: Optional[datetime] = Field(None, description="Take a snapshot if the last is older")
+    force_snapshot_after: Optional[UtcDatetime] = Field(None, description="Take a snapshot if the last is older")
     max_attempts: int = Field(5, ge=1, le=20, description="HTTP attempts per query before the batch fails")
     backoff_seconds: float = Field(1.0, ge=0, le=300)
     spool_dir: Optional[str] = None
@@ -60,13 +59,6 @@ class DxrSourceOptions(OptionsModel):
             raise ValueError("set both the secret scope and key of the token, or neither")
         return value
 
-    @field_validator("ca_bundle")
-    @classmethod
-    def _ca_bundle_exists(cls, value: Optional[Path]) -> Optional[Path]:
-        if value is not None and not value.is_file():
-            raise ValueError(f"{str(value)!r} is not a readable file")
-        return value
-
     @field_validator("queries")
     @classmethod
     def _queries(cls, value: Optional[list[str]]) -> Optional[list[str]]:
@@ -80,11 +72,6 @@ class DxrSourceOptions(OptionsModel):
         if value is not None and not value.strip():
             raise ValueError('is empty; omit it to read every file (fileName:"*")')
         return value
-
-    @field_validator("force_snapshot_after")
-    @classmethod
-    def _utc(cls, value: Optional[datetime]) -> Optional[datetime]:
-        return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None else value
 
     @property
     def configured(self) -> bool:

@@ -9,14 +9,13 @@ them on the driver, and they are shipped to the partitions (connectors/workspace
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
+from datetime import timedelta
 from typing import Optional
 
 from pydantic import Field, field_validator
 
 from file_records.connectors.urls import service_origin
-from file_records.options import Duration, OptionsModel, StrictBool
+from file_records.options import Duration, ExistingFile, OptionsModel, StrictBool, UtcDatetime
 
 
 class WorkspaceSourceOptions(OptionsModel):
@@ -34,7 +33,7 @@ class WorkspaceSourceOptions(OptionsModel):
         json_schema_extra={"env": ["DATABRICKS_CONFIG_PROFILE", "FILE_RECORDS_WORKSPACE_PROFILE"]},
     )
     users: Optional[list[str]] = Field(None, description="Scan only these users (JSON list); unset: every SCIM user")
-    users_file: Optional[Path] = Field(None, description="A users file: one per line, or CSV with `username`")
+    users_file: Optional[ExistingFile] = Field(None, description="A users file: one per line, or CSV with `username`")
     max_users: Optional[int] = Field(None, gt=0, description="Scan at most this many users (trials)")
     partitions: int = Field(4, ge=1, le=512)
     threads_per_partition: int = Field(16, ge=1, le=256)
@@ -48,7 +47,7 @@ class WorkspaceSourceOptions(OptionsModel):
     extra_roots: list[str] = Field(default_factory=list, description="More folders to list (JSON list)")
     max_depth: Optional[int] = Field(None, ge=0)
     snapshot_interval: Duration = Field(timedelta(hours=24), description="Minimum time between two scans")
-    force_snapshot_after: Optional[datetime] = Field(None, description="Take a scan if the last is older")
+    force_snapshot_after: Optional[UtcDatetime] = Field(None, description="Take a scan if the last is older")
 
     @field_validator("host")
     @classmethod
@@ -56,18 +55,6 @@ class WorkspaceSourceOptions(OptionsModel):
         if value is None or not value.strip():
             return None
         return service_origin(value)
-
-    @field_validator("users_file")
-    @classmethod
-    def _users_file(cls, value: Optional[Path]) -> Optional[Path]:
-        if value is not None and not value.is_file():
-            raise ValueError(f"{str(value)!r} does not exist")
-        return value
-
-    @field_validator("force_snapshot_after")
-    @classmethod
-    def _utc(cls, value: Optional[datetime]) -> Optional[datetime]:
-        return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None else value
 
     @property
     def configured(self) -> bool:

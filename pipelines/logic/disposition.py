@@ -21,29 +21,6 @@ __all__ = [
     "read_disposition_log",
 ]
 
-TRACKED_ATTRIBUTES: tuple[str, ...] = ("size", "content_sha256", "last_modified_at", "path", "labels", "owner")
-
-HISTORY_COLUMNS: tuple[str, ...] = (
-    "source_system", "file_id", "path", "file_name", "size", "content_sha256", "last_modified_at", "owner",
-    "labels", "valid_from", "valid_to", "is_current", "change_type", "opened_snapshot_id", "closed_snapshot_id",
-    "last_seen_snapshot_id",
-)
-CHANGES_COLUMNS: tuple[str, ...] = (
-    "source_system", "snapshot_id", "ingestion_date", "files_total", "bytes_total", "files_added", "files_removed",
-    "files_changed", "bytes_added", "bytes_removed",
-)
-#: Workspace listing statuses that prove a file missing from the scan is gone.
-COMPLETE_SCAN_STATUSES: tuple[str, ...] = ("success", "empty")
-
-# Columns of an observation: one file in one snapshot (see dxr_observations).
-OBSERVATION_COLUMNS: tuple[str, ...] = (
-    "source_system", "file_id", "path", "file_name", "size", "content_sha256", "last_modified_at", "owner",
-    "labels", "snapshot_id", "ingested_at", "_present", "_removal_at",
-)
-SNAPSHOT_COLUMNS: tuple[str, ...] = ("source_system", "snapshot_id", "ingestion_date", "ingested_at")
-
-_PRESENT, _QUARANTINED, _REMOVED = "present", "quarantined", "removed"
-_EXCLUDED_OBJECT_TYPES = ("DIRECTORY", "REPO")  # not files (as in policies/unified.py)
 
 
 DISPOSITION_COLUMNS: tuple[str, ...] = (

@@ -23,12 +23,15 @@ PROJECT_TABLES = frozenset(
         "gold_expectation_metrics",
         "gold_policy_flags",
         "gold_policy_summary",
+        "gold_file_changes",
+        "gold_disposition_status",
     }
 )
 # What the dashboard must show (issue 6): inventory by user, duplicates, policy flags over time,
 # data-quality pass rates.
 DASHBOARD_MUST_READ = frozenset(
-    {"gold_user_inventory", "gold_duplicate_files", "gold_policy_summary", "gold_expectation_metrics"}
+    {"gold_user_inventory", "gold_duplicate_files", "gold_policy_summary", "gold_expectation_metrics",
+     "gold_file_changes"}  # issue 13: what changed per snapshot, as a trend
 )
 
 
