@@ -2,9 +2,12 @@
 
 Two engines answer (``--engine``):
 
-- ``duckdb`` (the default): DuckDB over the tables' committed parquet files
-  (file_records.local.tables), in about a second; DuckDB's SQL dialect.
+- ``duckdb``: DuckDB over the tables' committed parquet files (file_records.local.tables), in about
+  a second; DuckDB's SQL dialect.
 - ``spark``: a local Spark session and Spark SQL, as the pipeline computes (tens of seconds).
+- ``auto`` (the default): DuckDB when it can run the statement, else Spark SQL, so any statement
+  that works on Databricks works here too; SHOW and DESCRIBE always go to Spark, whose output
+  columns (``tableName``, ``col_name``) scripts rely on.
 
 One line on stderr says which engine answered; stdout holds only the result.
 
@@ -51,7 +54,8 @@ def _cell(value: Any) -> str:
 
 
 HELP = "run SQL over the local tables"
-ENGINES = ("duckdb", "spark")
+ENGINES = ("auto", "duckdb", "spark")
+SPARK_ONLY = ("SHOW", "DESCRIBE", "DESC")
 SPARK_NOTE = "(answered by Spark SQL in a local Spark session)"
 
 
@@ -60,9 +64,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_state_dir(parser)
     parser.add_argument("--format", choices=("table", "csv", "json"), default="table")
     parser.add_argument("--limit", type=int, default=None, help="at most this many rows (table format defaults to 1000)")
-    parser.add_argument("--engine", choices=ENGINES, default="duckdb",
-                        help="duckdb (default): DuckDB SQL over the committed table files, in about a second; "
-                             "spark: Spark SQL in a local Spark session (tens of seconds)")
+    parser.add_argument("--engine", choices=ENGINES, default="auto",
+                        help="auto (default): DuckDB when it can run the statement, else Spark; duckdb: DuckDB SQL "
+                             "over the committed table files, in about a second; spark: Spark SQL in a local "
+                             "Spark session (tens of seconds)")
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
@@ -71,17 +76,35 @@ def run(args: argparse.Namespace, console: Console) -> int:
     if args.limit is not None and args.limit < 0:
         raise UsageError(f"--limit must be 0 or more, got {args.limit}")
     limit = args.limit if args.limit is not None else (1000 if args.format == "table" else None)
-    if getattr(args, "engine", "duckdb") == "spark":
+    engine = getattr(args, "engine", "auto")
+    if engine == "auto" and _first_keyword(args.sql) in SPARK_ONLY:
+        engine = "spark"
+    if engine == "spark":
         columns, rows = _run_spark(args, limit)
         note = SPARK_NOTE
     else:
         from file_records.local.tables import ENGINE_NOTE
 
-        columns, rows = _run_duckdb(args, limit)
-        note = ENGINE_NOTE
+        try:
+            columns, rows = _run_duckdb(args, limit)
+            note = ENGINE_NOTE
+        except _NotDuckDb as exc:
+            if engine == "duckdb":
+                raise UsageError(f"the query failed: {exc}") from None
+            columns, rows = _run_spark(args, limit)
+            note = f"(DuckDB cannot run this statement: {exc}; answered by Spark SQL in a local Spark session)"
     _write(args, console, columns, rows)
     console.print(note, highlight=False, soft_wrap=True)
     return 0
+
+
+class _NotDuckDb(Exception):
+    """DuckDB could not run the statement (Spark SQL it does not speak, or an error of its own)."""
+
+
+def _first_keyword(sql: str) -> str:
+    words = sql.replace("(", " ").split()
+    return words[0].upper() if words else ""
 
 
 def _check_statement(con, sql: str) -> None:
@@ -93,7 +116,7 @@ def _check_statement(con, sql: str) -> None:
     try:
         statements = con.extract_statements(sql)
     except duckdb.Error as exc:
-        raise UsageError(f"the query failed: {_reason(exc)}") from None
+        raise _NotDuckDb(_reason(exc)) from None
     kinds = [getattr(statement.type, "name", str(statement.type)) for statement in statements]
     if len(kinds) != 1 or kinds[0].rsplit(".", 1)[-1] not in ("SELECT", "EXPLAIN"):
         raise ReadOnlyError(f"query is read-only: DuckDB parses this as {', '.join(kinds) or 'nothing'}; "
@@ -115,7 +138,7 @@ def _run_duckdb(args: argparse.Namespace, limit) -> tuple[list[str], list[list[A
             found = cursor.fetchall() if limit is None else cursor.fetchmany(limit)
             rows = [[_plain(value) for value in row] for row in found]
         except duckdb.Error as exc:
-            raise UsageError(f"the query failed: {_reason(exc)}") from None
+            raise _NotDuckDb(_reason(exc)) from None
     return columns, rows
 
 

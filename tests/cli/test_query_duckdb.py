@@ -12,7 +12,6 @@ import pytest
 
 from file_records import cli
 from file_records.commands import query as query_cmd
-from file_records.errors import UsageError
 from file_records.local.tables import ENGINE_NOTE, open_tables
 from file_records.sql_guard import ReadOnlyError
 from tests.local.test_tables import make_state
@@ -85,10 +84,32 @@ def test_the_explicit_engine_flag(capsys, state):
 
 
 def test_a_failed_query_is_one_usage_error(capsys, state):
-    code, out, err = run_cli(capsys, "query", "SELECT nope FROM gold_policy_flags", "--state-dir", str(state))
+    code, out, err = run_cli(capsys, "query", "SELECT nope FROM gold_policy_flags", "--engine", "duckdb",
+                             "--state-dir", str(state))
     lines = [line for line in err.splitlines() if line.strip()]
     assert code == 2 and out == ""
     assert "the query failed: Binder Error" in err and len(lines) <= 2
+
+
+def test_auto_hands_spark_sql_and_show_to_spark(capsys, state, monkeypatch):
+    asked = []
+
+    def spark(args, limit):
+        asked.append(args.sql)
+        return ["from_spark"], [[1]]
+
+    monkeypatch.setattr(query_cmd, "_run_spark", spark)
+    # Spark SQL that DuckDB does not speak (a higher-order function): answered by Spark, and said so
+    code, out, err = run_cli(capsys, "query", "SELECT exists(array(1), x -> x > 0) AS any_positive",
+                             "--format", "csv", "--state-dir", str(state))
+    assert (code, out.split()) == (0, ["from_spark", "1"])
+    assert "DuckDB cannot run this statement" in err and "Spark SQL" in err
+    # SHOW / DESCRIBE keep Spark's output columns
+    run_cli(capsys, "query", "SHOW TABLES", "--state-dir", str(state))
+    assert asked == ["SELECT exists(array(1), x -> x > 0) AS any_positive", "SHOW TABLES"]
+    # what DuckDB runs, it answers
+    code, out, err = run_cli(capsys, "query", "SELECT 1 AS one", "--format", "csv", "--state-dir", str(state))
+    assert out.split() == ["one", "1"] and "DuckDB" in err and len(asked) == 2
 
 
 def test_missing_state_is_the_usual_error(capsys, tmp_path):
@@ -107,6 +128,6 @@ def test_writes_are_refused_before_and_by_duckdb(capsys, state, tmp_path):
         for sql in ("COPY (SELECT 1) TO 'x.csv'", "SELECT 1; SELECT 2", "PRAGMA version"):
             with pytest.raises(ReadOnlyError, match="read-only"):
                 query_cmd._check_statement(con, sql)
-        with pytest.raises(UsageError, match="the query failed"):
+        with pytest.raises(query_cmd._NotDuckDb):
             query_cmd._check_statement(con, "SELECT FROM WHERE (")
     assert not (tmp_path / "x.csv").exists()
