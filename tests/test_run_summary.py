@@ -30,3 +30,9 @@ def test_summary_lines(spark):
         spark.catalog.dropTempView("gold_policy_summary")
     # tables the pipeline does not have: those lines are left out
     assert summary_lines(spark, {"bronze_dxr_files": 5}, {}) == ["dxr: new snapshot"]
+    spark.createDataFrame([("rot", "2026-12-01", 7, None)], "policy string, detected_on string, files long, "
+                          "files_change long").createOrReplaceTempView("gold_policy_summary")
+    try:
+        assert summary_lines(spark, {}, {}) == ["policy flags: 7 files (first run)"]
+    finally:
+        spark.catalog.dropTempView("gold_policy_summary")

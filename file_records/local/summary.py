@@ -49,7 +49,9 @@ def summary_lines(spark, counts: Mapping[str, int], previous_counts: Mapping[str
         SELECT sum(files) AS files, sum(files_change) AS change
         FROM gold_policy_summary WHERE detected_on = (SELECT max(detected_on) FROM gold_policy_summary)""")
     if flags and flags[0]["files"] is not None:
-        lines.append(f"policy flags: {flags[0]['files']:,} files ({_signed(flags[0]['change'])} since the previous run)")
+        change = flags[0]["change"]
+        since = "first run" if change is None else f"{_signed(change)} since the previous run"
+        lines.append(f"policy flags: {flags[0]['files']:,} files ({since})")
     quarantined = sum(count for name, count in counts.items() if name.endswith("_quarantine"))
     if any(name.endswith("_quarantine") for name in counts):
         lines.append(f"quarantined by the data-quality rules: {quarantined:,} rows")
