@@ -125,3 +125,16 @@ def test_downstream_follows_the_graph():
     assert freshness.downstream(reads, ["bronze_workspace_objects"]) == {
         "bronze_workspace_objects", "silver_workspace_files", "silver_all_files"}
     assert freshness.downstream(reads, ["gold_duplicate_files", "not_a_table"]) == {"gold_duplicate_files"}
+
+
+def test_a_copied_state_directory_is_refused_for_spark(tmp_path):
+    import shutil
+
+    from file_records.local.spark import StatePaths
+
+    original = StatePaths(tmp_path / "state").create()
+    assert original.location_file.read_text().strip() == str((tmp_path / "state").resolve())
+    StatePaths(tmp_path / "state").create()  # the same place: fine
+    shutil.copytree(tmp_path / "state", tmp_path / "backup")
+    with pytest.raises(StateError, match="is a copy or a move of the state directory"):
+        StatePaths(tmp_path / "backup").create()

@@ -394,6 +394,7 @@ def reading_session(state_dir: Path) -> Iterator:
         raise StateError(f"--state-dir {state_dir} is a file, not a state directory")
     if not paths.exists():
         raise StateError(f"no pipeline state in {state_dir}: run `file-records run` (or `run --demo`) first")
+    paths.check_location()
     with state_lock(paths):
         spark = classic_session(paths, LocalSparkSettings(spark_master="local[1]"))
         try:

@@ -18,7 +18,7 @@ from typing import Mapping, Optional
 
 from pydantic import Field
 
-from file_records.errors import UsageError
+from file_records.errors import StateError, UsageError
 from file_records.options import OptionsModel
 
 LOG4J_CONFIG = Path(__file__).resolve().parent / "log4j2.properties"
@@ -59,10 +59,32 @@ class StatePaths:
     def lock(self) -> Path:
         return self.root / ".lock"
 
+    @property
+    def location_file(self) -> Path:
+        return self.root / ".location"
+
     def create(self) -> "StatePaths":
         for path in (self.root, self.warehouse, self.metastore, self.storage):
             path.mkdir(parents=True, exist_ok=True)
+        self.check_location()
         return self
+
+    def check_location(self) -> None:
+        """The embedded metastore records tables by absolute path: a copied or moved state directory
+        would have Spark read (and a run change) the original's tables. Refuse that; the first use
+        records where the directory lives."""
+        here = str(self.root.resolve())
+        if not self.location_file.is_file():
+            if self.root.is_dir():
+                self.location_file.write_text(here + "\n", encoding="utf-8")
+            return
+        recorded = self.location_file.read_text(encoding="utf-8").strip()
+        if recorded and recorded != here:
+            raise StateError(
+                f"{here} is a copy or a move of the state directory {recorded}: its catalog still points at the "
+                "tables there, so Spark would read or change those. Use the original, or a new --state-dir "
+                "(query, export and report read a copy's own files with the default engine)."
+            )
 
     def exists(self) -> bool:
         return (self.metastore / "metastore_db").is_dir()
