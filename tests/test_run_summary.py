@@ -33,6 +33,6 @@ def test_summary_lines(spark):
     spark.createDataFrame([("rot", "2026-12-01", 7, None)], "policy string, detected_on string, files long, "
                           "files_change long").createOrReplaceTempView("gold_policy_summary")
     try:
-        assert summary_lines(spark, {}, {}) == ["policy flags: 7 files (first run)"]
+        assert summary_lines(spark, {}, {}) == ["policy flags: 7 files (no earlier run date to compare)"]
     finally:
         spark.catalog.dropTempView("gold_policy_summary")

@@ -50,7 +50,7 @@ def summary_lines(spark, counts: Mapping[str, int], previous_counts: Mapping[str
         FROM gold_policy_summary WHERE detected_on = (SELECT max(detected_on) FROM gold_policy_summary)""")
     if flags and flags[0]["files"] is not None:
         change = flags[0]["change"]
-        since = "first run" if change is None else f"{_signed(change)} since the previous run"
+        since = "no earlier run date to compare" if change is None else f"{_signed(change)} since the previous run"
         lines.append(f"policy flags: {flags[0]['files']:,} files ({since})")
     quarantined = sum(count for name, count in counts.items() if name.endswith("_quarantine"))
     if any(name.endswith("_quarantine") for name in counts):
