@@ -49,195 +49,26 @@ packaged one) unless the caller passes the policies.
 
 from __future__ import annotations
 
-import os
-import re
-from contextvars import ContextVar
-from datetime import date, datetime, timezone
-from typing import Any, Callable, Iterable, Optional
-
-import orjson
+from datetime import datetime, timezone
+from typing import Any, Iterable, Optional
 
 from file_records import datasets as registry
-from file_records.local.values import plain
+from file_records.report import engine
+from file_records.report.engine import (  # the helpers every section query goes through
+    _ON_DUCKDB,
+    DuckTables,
+    _count_distinct,
+    _duck,
+    _one,
+    _present_tables,
+    _rows,
+    _safe,
+    _t,
+)
+from file_records.report.examples import EXCERPT_CHARS, _load_rules, _quarantine_counts, _spec, _worst_rules
+from file_records.report.redaction import redact
 
-DATABASE = "default"
-
-# How an example row of each dataset is shown; table names, keys and labels are in file_records.datasets.
-# "excerpt": the column shown as excerpt when the row has it, else the "fields" summarised as JSON.
-EXCERPTS = {
-    registry.SILVER_FILE_RECORDS.name: {
-        "excerpt": "raw_json",
-        "fields": ("file_name", "size", "created_at", "last_modified_at", "content_sha256", "datasource_name"),
-    },
-    registry.SILVER_WORKSPACE_FILES.name: {
-        "excerpt": None,
-        "fields": ("username", "source", "object_type", "size", "size_is_exact", "size_estimated", "modified_at"),
-    },
-}
-_DEFAULT_EXCERPT = {"excerpt": None, "fields": ("size", "path")}
-
-WORST_RULES = 6
-EXAMPLES_PER_RULE = 3
-EXCERPT_CHARS = 220
 MAX_DATES = 60
-
-# --- secrets never reach the page -----------------------------------------------------------
-
-_SECRET_KEY = r"(?:[a-z0-9_-]*(?:token|secret|password|passwd|api[_-]?key|apikey|authorization|credentials?|cookie))"
-_SECRET_PATTERNS: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"(?i)\b(bearer|basic)\s+[a-z0-9._~+/=-]{8,}"), r"\1 [redacted]"),
-    # "token": "abc" / token=abc / 'api_key': 'abc'
-    (re.compile(r'(?i)(["\']?' + _SECRET_KEY + r'["\']?\s*[:=]\s*)("[^"]*"|\'[^\']*\'|[^\s,;&}\]"\']+)'), r"\1[redacted]"),
-    (re.compile(r"\bdapi[0-9a-f]{16,}(?:-\d+)?\b"), "[redacted]"),  # Databricks personal access tokens
-    (re.compile(r"(?i)([?&](?:token|access_token|sig|signature|key|code)=)[^&\s\"']+"), r"\1[redacted]"),
-]
-_SECRET_ENV = ("DXR_BEARER_TOKEN", "DATABRICKS_TOKEN", "DATABRICKS_CLIENT_SECRET")
-
-
-def redact(text: Any) -> Any:
-    """`text` with anything that looks like a credential replaced by ``[redacted]``.
-
-    Catches key/value pairs named like a secret, bearer/basic credentials, Databricks tokens,
-    signed-URL parameters, and the literal values of the token environment variables.
-    Non-strings are returned unchanged.
-    """
-    if not isinstance(text, str):
-        return text
-    for name in _SECRET_ENV:
-        secret = os.environ.get(name, "")
-        if len(secret) >= 8 and secret in text:
-            text = text.replace(secret, "[redacted]")
-    for pattern, replacement in _SECRET_PATTERNS:
-        text = pattern.sub(replacement, text)
-    return text
-
-
-# --- plain values ----------------------------------------------------------------------------
-
-
-def _scalar(value: Any) -> Any:
-    if isinstance(value, datetime):
-        # pyspark returns timestamps as naive datetimes in the Python process's local time zone.
-        try:
-            value = value.astimezone(timezone.utc).replace(tzinfo=None)
-        except (OverflowError, OSError, ValueError):
-            value = value.replace(tzinfo=None)
-        return value.isoformat(timespec="seconds") + "Z"
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
-
-
-def _plain(value: Any) -> Any:
-    return plain(value, _scalar)
-
-
-# --- the engine: a Spark session, or DuckDB over the committed table files ----------------------
-
-
-class DuckTables:
-    """A DuckDB connection from :func:`file_records.local.tables.open_tables`, with one view per
-    table; :func:`collect_report_data` takes one where it takes a Spark session. The queries below
-    are Spark SQL; the few constructs DuckDB spells differently go through :func:`_sql`."""
-
-    def __init__(self, con: Any) -> None:
-        self.con = con
-
-    def rows(self, sql: str) -> list[dict]:
-        cursor = self.con.execute(sql)
-        names = [column[0] for column in cursor.description]
-        return [{k: plain(v, _duck_scalar) for k, v in zip(names, row, strict=True)} for row in cursor.fetchall()]
-
-    def tables(self) -> set[str]:
-        from file_records.local.tables import tables_in
-
-        return tables_in(self.con)
-
-
-_ON_DUCKDB: ContextVar[bool] = ContextVar("report_on_duckdb", default=False)
-
-
-def _duck() -> bool:
-    return _ON_DUCKDB.get()
-
-
-def _sql(spark_text: str, duckdb_text: str) -> str:
-    return duckdb_text if _duck() else spark_text
-
-
-def _count_distinct(*columns: str) -> str:
-    """Spark's ``count(DISTINCT a, b)``: rows where any of them is null are not counted."""
-    if not _duck() or len(columns) == 1:
-        return f"count(DISTINCT {', '.join(columns)})"
-    present = " AND ".join(f"({c}) IS NOT NULL" for c in columns)
-    return f"count(DISTINCT CASE WHEN {present} THEN row({', '.join(columns)}) END)"
-
-
-def _duck_scalar(value: Any) -> Any:
-    if isinstance(value, datetime) and value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)  # DuckDB's values are UTC already (Spark's are local)
-    return _scalar(value)
-
-
-def _rows(spark, sql: str) -> list[dict]:
-    if isinstance(spark, DuckTables):
-        return spark.rows(sql)
-    return [{k: _plain(v) for k, v in row.asDict(recursive=False).items()} for row in spark.sql(sql).collect()]
-
-
-def _one(spark, sql: str) -> dict:
-    rows = _rows(spark, sql)
-    return rows[0] if rows else {}
-
-
-def _t(name: str) -> str:
-    if _duck():
-        return '"' + name.replace('"', '""') + '"'
-    return f"`{DATABASE}`.`{name}`"
-
-
-_NO_DATABASE = re.compile(r"SCHEMA_NOT_FOUND|NoSuchDatabase|NoSuchNamespace|Database .* not found", re.IGNORECASE)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    line = text.splitlines()[0].strip() if text else ""
-    return f"{type(exc).__name__}: {line}"[:400] if line else type(exc).__name__
-
-
-def _present_tables(spark) -> set[str]:
-    """The tables of the catalog. Only a catalog without the database is "no tables yet"; a
-    catalog that cannot be read (locked metastore, broken state) is an error with its reason."""
-    from file_records.errors import FileRecordsError
-
-    if isinstance(spark, DuckTables):
-        return spark.tables()
-    try:
-        return {row.tableName for row in spark.sql(f"SHOW TABLES IN `{DATABASE}`").collect() if not row.isTemporary}
-    except Exception as exc:
-        if _NO_DATABASE.search(str(exc)):
-            return set()
-        raise FileRecordsError(f"the tables could not be read: {_first_line(exc)}") from exc
-
-
-def _safe(default: Any, build: Callable[[], Any]) -> Any:
-    """A section that cannot be read (a table of an older layout, a half-written state) is left
-    out rather than failing the whole report."""
-    try:
-        return build()
-    except Exception as exc:
-        if _duck():
-            import duckdb
-
-            if isinstance(exc, duckdb.Error):
-                return default
-            raise
-        from pyspark.errors import PySparkException
-
-        if isinstance(exc, PySparkException):
-            return default
-        raise
-
 
 # --- sections --------------------------------------------------------------------------------
 
@@ -254,7 +85,7 @@ def _table_counts(spark, tables: Iterable[str]) -> dict[str, int]:
     counts = {}
     for name in names:
         count = _safe(None, lambda name=name: _one(spark, f"SELECT count(*) AS n FROM {_t(name)}").get("n")
-                      if _duck() else spark.read.table(f"{DATABASE}.{name}").count())
+                      if _duck() else spark.read.table(f"{engine.DATABASE}.{name}").count())
         if count is not None:
             counts[name] = int(count)
     return counts
@@ -338,15 +169,6 @@ def _headline(spark, tables: set[str], counts: dict[str, int]) -> dict[str, Any]
     return h
 
 
-def _load_rules() -> dict[str, list]:
-    try:
-        from file_records.expectations.rules import load_all
-
-        return load_all()
-    except Exception:  # noqa: BLE001
-        return {}
-
-
 def _rules(spark, tables: set[str]) -> list[dict]:
     if "gold_expectation_metrics" not in tables:
         return []
@@ -376,165 +198,6 @@ def _rules(spark, tables: set[str]) -> list[dict]:
         result.append(entry)
     result.sort(key=lambda e: (e["dataset"], order.get((e["dataset"], e["rule"]), 10_000), e["rule"]))
     return result
-
-
-def _quarantine_counts(spark, tables: set[str]) -> dict[tuple[str, str], int]:
-    counts: dict[tuple[str, str], int] = {}
-    for dataset, spec in registry.DATASETS.items():
-        table = spec.quarantine
-        if table not in tables:
-            continue
-        rows = _safe([], lambda table=table: _rows(spark, f"""
-            SELECT rule, count(*) AS n FROM (SELECT {_sql("explode", "unnest")}(failed_rules) AS rule FROM {_t(table)})
-            GROUP BY rule"""))
-        for row in rows:
-            counts[(dataset, row["rule"])] = int(row["n"])
-    return counts
-
-
-def _excerpt(row: dict, spec: dict) -> Optional[str]:
-    column = spec.get("excerpt")
-    if column and row.get(column):
-        text = str(row[column])
-    else:
-        fields = {k: row.get(k) for k in spec.get("fields", ()) if k in row}  # a missing value shows as null
-        if not any(v is not None for v in fields.values()) and row.get("parse_error"):
-            fields = {"parse_error": row["parse_error"]}
-        text = orjson.dumps(fields, default=str).decode() if fields else ""
-    text = redact(" ".join(text.split()))
-    if len(text) > EXCERPT_CHARS:
-        text = text[: EXCERPT_CHARS - 1] + "…"
-    return text or None
-
-
-def _spec(dataset: str) -> dict:
-    """How the report reads a dataset: key columns and quarantine table from the registry, excerpt here."""
-    known = registry.DATASETS.get(dataset)
-    return {
-        **EXCERPTS.get(dataset, _DEFAULT_EXCERPT),
-        "key": known.key if known else (),
-        "quarantine": known.quarantine if known else f"{dataset}_quarantine",
-    }
-
-
-def _key_value(row: dict, key: tuple[str, ...]) -> Optional[str]:
-    """The row's key as text; a key of several columns is joined with ':' (``workspace:/Users/a/x.py``,
-    the form silver_all_files uses as file_id)."""
-    values = [row.get(column) for column in key]
-    if all(value is None for value in values):
-        return None
-    return ":".join("" if value is None else str(value) for value in values)
-
-
-def _order_columns(spec: dict) -> list[str]:
-    return list(dict.fromkeys([*spec["key"], "path"]))
-
-
-def _example(row: dict, spec: dict, failed_rules: list[str], rows: Optional[int] = None) -> dict:
-    key = _key_value(row, spec["key"])
-    return {
-        "key": redact(key) if key is not None else None,
-        "failed_rules": list(dict.fromkeys(str(r) for r in failed_rules)),
-        "rows": rows,
-        "path": redact(row.get("path")),
-        "excerpt": _excerpt(row, spec),
-    }
-
-
-def _grouped_quarantine_sql(quarantine: str, spec: dict, literal: str, limit: int) -> str:
-    """Quarantine rows grouped by their key (a row without a key is a group of its own): one row
-    per group that lists the rule, with ``_all_rules`` (the rules of every row of the group) and
-    ``_rows`` (how many rows). The fewest-rules groups first, as the ungrouped query."""
-    key = list(spec["key"])
-    order = ", ".join(f"{c} NULLS LAST" for c in _order_columns(spec))
-    unkeyed = " AND ".join(f"{c} IS NULL" for c in key) or "true"
-    group = ", ".join([*key, "_row_text"])
-    row_text = _sql("to_json(struct(*))", "to_json(_q)")
-    size, distinct, collect = _sql("size", "len"), _sql("array_distinct", "list_distinct"), _sql("collect_list", "list")
-    return f"""
-        WITH q AS (SELECT *, CASE WHEN {unkeyed} THEN {row_text} END AS _row_text FROM {_t(quarantine)} AS _q),
-        g AS (SELECT *,
-                     row_number() OVER (PARTITION BY {group} ORDER BY {size}(failed_rules) DESC, {order}) AS _n,
-                     count(*) OVER (PARTITION BY {group}) AS _rows,
-                     {distinct}(flatten({collect}(failed_rules) OVER (PARTITION BY {group}))) AS _all_rules
-              FROM q)
-        SELECT * FROM g WHERE _n = 1 AND array_contains(_all_rules, {literal})
-        ORDER BY {size}(_all_rules), {order}, _row_text NULLS LAST LIMIT {limit}"""
-
-
-def _examples(spark, tables: set[str], entry: dict, rule_objects: dict[tuple[str, str], Any]) -> tuple[list[dict], bool]:
-    """Up to EXAMPLES_PER_RULE rows that broke the rule, and whether such rows are kept in silver.
-
-    drop / fail rules: rows of the quarantine table listing the rule, those that broke the fewest
-    rules first (the most telling). warn rules: rows are kept, so they are found by evaluating the
-    rule's constraint on the silver table, then on the quarantine (rows that a drop rule removed too).
-    """
-    dataset, rule = entry["dataset"], entry["rule"]
-    spec = _spec(dataset)
-    quarantine = spec["quarantine"]
-    order = _order_columns(spec)
-    if entry["action"] != "warn":
-        if quarantine not in tables:
-            return [], False
-        literal = ("'" + rule.replace("'", "''") + "'" if _duck()
-                   else "'" + rule.replace("\\", "\\\\").replace("'", "\\'") + "'")
-        grouped = _safe(None, lambda: _rows(spark, _grouped_quarantine_sql(quarantine, spec, literal, EXAMPLES_PER_RULE)))
-        if grouped is not None:
-            return [
-                _example(r, spec, _in_rule_order(dataset, r.get("_all_rules") or [], rule_objects), int(r.get("_rows") or 1))
-                for r in grouped
-            ], False
-        rows = _safe([], lambda: _rows(spark, f"""
-            SELECT * FROM {_t(quarantine)} WHERE array_contains(failed_rules, {literal})
-            ORDER BY {_sql("size", "len")}(failed_rules), {", ".join(f"{c} NULLS LAST" for c in order)} LIMIT {EXAMPLES_PER_RULE}"""))
-        return [_example(r, spec, r.get("failed_rules") or [], 1) for r in rows], False
-    rule_object = rule_objects.get((dataset, rule))
-    if rule_object is None:
-        return [], True
-
-    def failing_rows(table: str, limit: int) -> list[dict]:
-        if _duck():  # the constraint is Spark SQL; one DuckDB cannot parse leaves the examples out
-            return _rows(spark, f"""
-                SELECT * FROM {_t(table)} WHERE NOT coalesce(({rule_object.constraint}), false)
-                ORDER BY {", ".join(f"{c} NULLS LAST" for c in order)} LIMIT {int(limit)}""")
-        from pyspark.sql import functions as F
-
-        frame = spark.read.table(f"{DATABASE}.{table}")
-        failing = frame.where(~F.coalesce(F.expr(rule_object.constraint), F.lit(False)))
-        ordered = failing.orderBy(*[F.col(c).asc_nulls_last() for c in order])
-        return [{k: _plain(v) for k, v in r.asDict(recursive=False).items()} for r in ordered.limit(limit).collect()]
-
-    examples: list[dict] = []
-    for table in (dataset, quarantine):
-        if table in tables and len(examples) < EXAMPLES_PER_RULE:
-            for row in _safe([], lambda table=table: failing_rows(table, EXAMPLES_PER_RULE - len(examples))):
-                examples.append(_example(row, spec, [*(row.get("failed_rules") or []), rule]))
-    return examples, True
-
-
-def _in_rule_order(dataset: str, names: Iterable[Any], rule_objects: dict[tuple[str, str], Any]) -> list[str]:
-    """Rule names in the order of expectations/rules (unknown names last, by name)."""
-    order = {name: i for i, name in enumerate(name for d, name in rule_objects if d == dataset)}
-    return sorted(dict.fromkeys(str(n) for n in names), key=lambda n: (order.get(n, 10_000), n))
-
-
-def _worst_rules(spark, tables: set[str], rules: list[dict]) -> list[dict]:
-    rule_objects = {(d, r.name): r for d, rs in _load_rules().items() for r in rs}
-    failing = [e for e in rules if e["latest"] and e["latest"]["failed"] > 0]
-    # Worst = highest failure rate in the latest run, then most rows: a small table's broken rule
-    # is not hidden behind a big table's slightly broken one.
-    failing.sort(key=lambda e: (-e["latest"]["failure_rate"], -e["latest"]["failed"], e["dataset"], e["rule"]))
-    worst = []
-    for entry in failing[:WORST_RULES]:
-        latest = entry["latest"]
-        examples, kept = _examples(spark, tables, entry, rule_objects)
-        worst.append({
-            "dataset": entry["dataset"], "rule": entry["rule"], "action": entry["action"],
-            "description": entry["description"], "date": latest["date"], "failed": latest["failed"],
-            "total": latest["passed"] + latest["failed"], "failure_rate": latest["failure_rate"],
-            "quarantined": entry["quarantined"], "kept": kept, "examples": examples,
-        })
-    return worst
 
 
 def _duplicates(spark, tables: set[str]) -> Optional[dict]:

@@ -403,11 +403,11 @@ def test_redact_env_tokens(monkeypatch):
 @pytest.fixture()
 def crafted_db(spark, tmp_path, monkeypatch):
     """A database with just the DXR tables (no workspace, no policies), as the report reads them."""
-    import file_records.report.data as report_data
+    import file_records.report.engine as report_engine
 
     name = f"report_test_{datetime.now().strftime('%H%M%S%f')}"
     spark.sql(f"CREATE DATABASE {name} LOCATION '{tmp_path.as_uri()}'")
-    monkeypatch.setattr(report_data, "DATABASE", name)
+    monkeypatch.setattr(report_engine, "DATABASE", name)
     d1, d2 = date(2025, 3, 1), date(2025, 3, 2)
     t1 = datetime(2025, 3, 1, 8, 0, tzinfo=timezone.utc)
     t2 = datetime(2025, 3, 2, 8, 0, tzinfo=timezone.utc)
@@ -503,8 +503,9 @@ def test_collect_report_data_from_crafted_tables(spark, crafted_db):
 @pytest.mark.spark
 def test_collect_report_data_with_no_tables(spark, tmp_path, monkeypatch):
     import file_records.report.data as report_data
+    import file_records.report.engine as report_engine
 
-    monkeypatch.setattr(report_data, "DATABASE", "report_no_such_db")
+    monkeypatch.setattr(report_engine, "DATABASE", "report_no_such_db")
     data = report_data.collect_report_data(spark)
     assert data["tables"] == {} and data["freshness"] == [] and data["rules"] == [] and data["headline"] == {}
     assert "No tables yet" in render_report(data)
@@ -515,11 +516,12 @@ def test_workspace_examples_use_the_registry_key(spark, tmp_path, monkeypatch):
     """Workspace rows are identified by (source, path), as in file_records.datasets: the example key is
     '<source>:<path>' (silver_all_files' file_id), not the object id DBFS rows do not have."""
     import file_records.report.data as report_data
+    import file_records.report.engine as report_engine
     from file_records.datasets import SILVER_WORKSPACE_FILES, WORKSPACE
 
     name = f"report_ws_{datetime.now().strftime('%H%M%S%f')}"
     spark.sql(f"CREATE DATABASE {name} LOCATION '{tmp_path.as_uri()}'")
-    monkeypatch.setattr(report_data, "DATABASE", name)
+    monkeypatch.setattr(report_engine, "DATABASE", name)
     try:
         day, t = date(2025, 3, 2), datetime(2025, 3, 2, 8, 0, tzinfo=timezone.utc)
         spark.createDataFrame(
@@ -559,11 +561,11 @@ def test_workspace_examples_use_the_registry_key(spark, tmp_path, monkeypatch):
 def records_db(spark, tmp_path, monkeypatch):
     """A database with the records tables: policy summary (two runs) and flags, file changes,
     disposition status, every source's files."""
-    import file_records.report.data as report_data
+    import file_records.report.engine as report_engine
 
     name = f"report_records_{datetime.now().strftime('%H%M%S%f')}"
     spark.sql(f"CREATE DATABASE {name} LOCATION '{tmp_path.as_uri()}'")
-    monkeypatch.setattr(report_data, "DATABASE", name)
+    monkeypatch.setattr(report_engine, "DATABASE", name)
     d1, d2 = date(2025, 3, 1), date(2025, 3, 2)
     summary = [
         # policy, action, severity, detected_on, files, bytes, owners, suppressed, previous, files_change, bytes_change
