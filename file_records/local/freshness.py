@@ -22,12 +22,13 @@ from urllib.parse import unquote, urlsplit
 import orjson
 
 from file_records.connectors import snapshot
+from file_records.datasets import SOURCES
 from file_records.errors import StateError
 
 LAST_RUN_FILE = "last-run.json"
 DATABASE = "default"
 # component -> its bronze table (the only tables a source writes directly)
-BRONZE = {"dxr": "bronze_dxr_files", "workspace": "bronze_workspace_objects"}
+BRONZE = {name: source.bronze for name, source in SOURCES.items()}
 # Settings that change when a run happens, not what it computes.
 _VOLATILE_KEY_SUFFIXES = (".force_snapshot_after", ".snapshot_interval")
 POLICY_TABLES = ("silver_all_files", "gold_policy_flags", "gold_policy_summary")

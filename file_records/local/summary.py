@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Mapping, Optional
 
-SOURCES = {"dxr": "bronze_dxr_files", "workspace": "bronze_workspace_objects"}
+from file_records.local.freshness import BRONZE
+
 
 
 def _rows(spark, sql: str) -> list:
@@ -30,7 +31,7 @@ def summary_lines(spark, counts: Mapping[str, int], previous_counts: Mapping[str
         SELECT source_system, snapshot_id, files_total, files_added, files_removed, files_changed
         FROM (SELECT *, row_number() OVER (PARTITION BY source_system ORDER BY snapshot_id DESC) AS _n
               FROM gold_file_changes) WHERE _n = 1""")}
-    for source, bronze in SOURCES.items():
+    for source, bronze in BRONZE.items():
         if bronze not in counts:
             continue
         if counts[bronze] == previous_counts.get(bronze):
