@@ -13,7 +13,6 @@ from typing import Mapping, Optional
 from file_records.local.freshness import BRONZE
 
 
-
 def _rows(spark, sql: str) -> list:
     try:
         return spark.sql(sql).collect()
