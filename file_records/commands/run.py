@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
-import sys
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -166,22 +165,14 @@ def _local_dxr_defaults(settings: Settings) -> Settings:
 
 
 def _write_demo_report(state_dir: Path) -> Path:
-    """The demo also writes the HTML report. In a fresh process, after the run's Spark JVM has
-    exited: the embedded metastore takes one JVM at a time."""
-    import subprocess
+    """The demo also writes the HTML report, from the committed table files (no engine: the
+    run's Spark JVM has exited and released the state)."""
+    from file_records.commands.report import write_report
 
-    out = state_dir.resolve() / "report.html"
-    done = subprocess.run(
-        [sys.executable, "-m", "file_records", "report", "--state-dir", str(state_dir), "--out", str(out)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        lines = [line for line in (done.stderr + done.stdout).splitlines() if line.strip()]
-        reason = lines[-1].strip() if lines else f"exit status {done.returncode}"
-        raise FileRecordsError(f"the pipeline ran, but the report could not be written: {reason}")
-    return out
+    try:
+        return write_report(state_dir, state_dir.resolve() / "report.html")
+    except FileRecordsError as exc:
+        raise FileRecordsError(f"the pipeline ran, but the report could not be written: {exc}") from exc
 
 
 def _printer(console: Console):
