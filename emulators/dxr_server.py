@@ -390,15 +390,17 @@ class DxrEmulator(BackgroundServer):
                 if latency:
                     time.sleep(latency)
                 write_chunk(w, fragment)
-                w.write(b"0\r\n\r\n")
+                # Recorded before the last bytes go out: a client that has read the whole answer
+                # must find it in the request log (a failed write still turns it into a disconnect).
                 rec.outcome = "truncated"
+                w.write(b"0\r\n\r\n")
             elif ending == "reset":
                 rec.outcome = "reset"
                 h.close_connection = True
                 _abort_connection(h.connection, faults.reset_with_rst)
             else:
-                w.write(b"0\r\n\r\n")
                 rec.outcome = "complete"
+                w.write(b"0\r\n\r\n")
         except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
             rec.outcome = "client_disconnected"
             h.close_connection = True
