@@ -29,11 +29,14 @@ from file_records.expectations.rules import Rule, load_rules
 
 __all__ = [
     "FAILED_RULES_COLUMN",
+    "RUN_METRICS_COLUMNS",
     "METRICS_COLUMNS",
     "apply_rules",
     "failed_rules_column",
     "metrics",
     "metrics_for",
+    "metrics_from_runs",
+    "metrics_per_run",
     "quarantine",
     "rule_failed",
     "rule_passed",
@@ -205,6 +208,42 @@ def quarantine(
     )
 
 
+def _rule_counts(df: DataFrame, rules: Sequence[Rule], groups: Sequence[Column]) -> tuple[DataFrame, Column]:
+    """Per group, the row count ``_total`` and one ``_m`` struct (rule, action, failed) per rule, exploded;
+    and the failed count as a column (one pass over ``df``)."""
+    rules = list(rules)
+    failed_cols = [
+        F.sum(F.when(rule_passed(rule), F.lit(0)).otherwise(F.lit(1))).cast("long").alias(f"_failed_{i}")
+        for i, rule in enumerate(rules)
+    ]
+    grouped = df.groupBy(*groups).agg(F.count(F.lit(1)).cast("long").alias("_total"), *failed_cols)
+    item_type = "array<struct<rule:string,action:string,failed:bigint>>"
+    if rules:
+        items = F.array(
+            *[
+                F.struct(
+                    F.lit(rule.name).alias("rule"),
+                    F.lit(rule.action).alias("action"),
+                    F.col(f"_failed_{i}").cast("long").alias("failed"),
+                )
+                for i, rule in enumerate(rules)
+            ]
+        )
+    else:
+        items = F.array().cast(item_type)
+    exploded = grouped.select(F.col("*"), F.explode(items).alias("_m"))
+    failed = F.coalesce(F.col("_m.failed"), F.lit(0).cast("long"))
+    return exploded, failed
+
+
+def _with_rate(df: DataFrame) -> DataFrame:
+    total = F.col("passed") + F.col("failed")
+    return df.withColumn(
+        "failure_rate",
+        F.when(total > 0, F.col("failed").cast("double") / total.cast("double")).otherwise(F.lit(0.0)).cast("double"),
+    )
+
+
 def metrics(
     df: DataFrame,
     rules: Sequence[Rule],
@@ -220,44 +259,53 @@ def metrics(
     failure_rate DOUBLE`` (``failed / (passed + failed)``, 0.0 when there are no rows). NULL
     constraint results count as failed. Aggregations only: one pass over ``df``.
     """
-    rules = list(rules)
-    failed_cols = [
-        F.sum(F.when(rule_passed(rule), F.lit(0)).otherwise(F.lit(1))).cast("long").alias(f"_failed_{i}")
-        for i, rule in enumerate(rules)
-    ]
-    grouped = df.groupBy(F.col(date_column).cast("date").alias("ingestion_date")).agg(
-        F.count(F.lit(1)).cast("long").alias("_total"), *failed_cols
-    )
-    item_type = "array<struct<rule:string,action:string,failed:bigint>>"
-    if rules:
-        items = F.array(
-            *[
-                F.struct(
-                    F.lit(rule.name).alias("rule"),
-                    F.lit(rule.action).alias("action"),
-                    F.col(f"_failed_{i}").cast("long").alias("failed"),
-                )
-                for i, rule in enumerate(rules)
-            ]
+    exploded, failed = _rule_counts(df, rules, [F.col(date_column).cast("date").alias("ingestion_date")])
+    return _with_rate(
+        exploded.select(
+            F.lit(dataset).cast("string").alias("dataset"),
+            F.col("_m.rule").alias("rule"),
+            F.col("_m.action").alias("action"),
+            F.col("ingestion_date"),
+            (F.col("_total") - failed).cast("long").alias("passed"),
+            failed.cast("long").alias("failed"),
         )
-    else:
-        items = F.array().cast(item_type)
-    exploded = grouped.select(
-        F.col("ingestion_date"), F.col("_total"), F.explode(items).alias("_m")
     )
-    total = F.col("_total")
-    failed = F.coalesce(F.col("_m.failed"), F.lit(0).cast("long"))
+
+
+#: Columns of :func:`metrics_per_run`: the per-run facts ``gold_expectation_metrics`` is folded from.
+RUN_METRICS_COLUMNS: tuple[str, ...] = ("dataset", "rule", "action", "run_id", "ingestion_date", "passed", "failed")
+
+
+def metrics_per_run(df: DataFrame, rules: Sequence[Rule], dataset: str, run_column: str) -> DataFrame:
+    """Pass/fail counts per run (``run_column``: a DXR snapshot, a workspace scan) and rule, in
+    :data:`RUN_METRICS_COLUMNS`: what one run contributes to the metrics, computed once when the run
+    arrives (see :func:`metrics_from_runs`)."""
+    exploded, failed = _rule_counts(
+        df, rules,
+        [F.col(run_column).cast("string").alias("run_id"), F.col("ingestion_date").cast("date").alias("ingestion_date")],
+    )
     return exploded.select(
         F.lit(dataset).cast("string").alias("dataset"),
         F.col("_m.rule").alias("rule"),
         F.col("_m.action").alias("action"),
+        F.col("run_id"),
         F.col("ingestion_date"),
-        (total - failed).cast("long").alias("passed"),
+        (F.col("_total") - failed).cast("long").alias("passed"),
         failed.cast("long").alias("failed"),
-        F.when(total > 0, failed.cast("double") / total.cast("double"))
-        .otherwise(F.lit(0.0))
-        .cast("double")
-        .alias("failure_rate"),
+    )
+
+
+def metrics_from_runs(per_run: DataFrame) -> DataFrame:
+    """``gold_expectation_metrics`` from per-run counts (:func:`metrics_per_run`): one row per dataset,
+    rule and ingestion date, summing the runs of that date (the action is the newest run's)."""
+    return _with_rate(
+        per_run.groupBy("dataset", "rule", "ingestion_date")
+        .agg(
+            F.max_by("action", "run_id").alias("action"),
+            F.sum("passed").cast("long").alias("passed"),
+            F.sum("failed").cast("long").alias("failed"),
+        )
+        .select("dataset", "rule", "action", "ingestion_date", "passed", "failed")
     )
 
 

@@ -23,6 +23,7 @@ from file_records.errors import ConfigError
 __all__ = [
     "DATASETS",
     "DXR",
+    "KEPT_FACT_TABLES",
     "QUARANTINE_COLUMNS",
     "SILVER_FILE_RECORDS",
     "SILVER_WORKSPACE_FILES",
@@ -33,6 +34,8 @@ __all__ = [
     "UnknownDatasetError",
     "dataset",
     "key_columns",
+    "kept_facts_table",
+    "newest_facts_table",
 ]
 
 #: Columns a quarantine table adds after the candidate columns (see ``expectations.engine.quarantine``).
@@ -149,6 +152,20 @@ SILVER_WORKSPACE_FILES = Dataset(
 SOURCES: dict[str, Source] = {s.name: s for s in (DXR, WORKSPACE)}
 #: Every guarded dataset, by name (the datasets that may have an expectation rules file).
 DATASETS: dict[str, Dataset] = {d.name: d for d in (SILVER_FILE_RECORDS, SILVER_WORKSPACE_FILES)}
+
+
+#: Tables folded from per-run facts computed once and kept (see pipelines/kept_facts.py). With kept
+#: facts (OSS) each comes with ``<name>_newest`` (the newest run's facts) and ``<name>_kept`` (every
+#: computation, appended: like bronze, it holds what cannot be computed again as it was).
+KEPT_FACT_TABLES: tuple[str, ...] = ("gold_expectation_metrics", "gold_policy_summary")
+
+
+def newest_facts_table(name: str) -> str:
+    return f"{name}_newest"
+
+
+def kept_facts_table(name: str) -> str:
+    return f"{name}_kept"
 
 
 def dataset(name: str) -> Dataset:

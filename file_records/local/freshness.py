@@ -22,7 +22,7 @@ from urllib.parse import unquote, urlsplit
 import orjson
 
 from file_records.connectors import snapshot
-from file_records.datasets import SOURCES
+from file_records.datasets import SOURCES, newest_facts_table
 from file_records.errors import StateError
 
 LAST_RUN_FILE = "last-run.json"
@@ -32,7 +32,8 @@ BRONZE = {name: source.bronze for name, source in SOURCES.items()}
 # Settings that change when a run happens, not what it computes.
 _VOLATILE_KEY_SUFFIXES = (".force_snapshot_after", ".snapshot_interval")
 POLICY_TABLES = ("silver_all_files", "gold_policy_flags", "gold_policy_summary")
-METRICS_TABLE = "gold_expectation_metrics"
+# The newest run's expectation counts (kept facts): a rules change recomputes them, and what folds them.
+METRICS_TABLE = newest_facts_table("gold_expectation_metrics")
 EVERYTHING = "*"
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, Mapping, Optional, Sequence
 
 from file_records import pipelines
+from file_records.datasets import KEPT_FACT_TABLES, kept_facts_table
 from file_records.errors import PipelineRunError, StateError, UsageError
 from file_records.local import failures
 from file_records.local.freshness import downstream
@@ -76,8 +77,10 @@ def state_lock(paths: StatePaths) -> Iterator[None]:
 
 
 def protected_tables(names: Sequence[str]) -> list[str]:
-    """Bronze tables keep history the sources cannot give again; they are never reset."""
-    return [name for name in names if name.startswith("bronze_")]
+    """Bronze tables keep history the sources cannot give again, and kept facts the figures of past
+    runs as they were computed on their day; they are never reset."""
+    kept = {kept_facts_table(name) for name in KEPT_FACT_TABLES}
+    return [name for name in names if name.startswith("bronze_") or name in kept]
 
 
 def check_full_refresh(names: Sequence[str]) -> None:
@@ -85,7 +88,8 @@ def check_full_refresh(names: Sequence[str]) -> None:
     if refused:
         raise UsageError(
             f"refusing to fully refresh {', '.join(refused)}: bronze tables hold every snapshot taken so "
-            "far and the source APIs cannot return history. Delete the state directory to start over."
+            "far and the source APIs cannot return history (kept facts: the figures of past runs as computed "
+            "on their day). Delete the state directory to start over."
         )
 
 
@@ -292,9 +296,11 @@ def _run_graph(spark, paths, conf, full_refresh, dry_run, on_event, say, log: Ru
     result.refreshed = [name for layer in layers for name in layer]
     progress = Progress(total=len(result.refreshed), show=say)
     for number, layer in enumerate(layers):
+        began = time.monotonic()
         if number:
             # A graph serves one run on the Connect server; each layer gets a freshly registered one.
             spec, graph_id, _ = _register(spark, paths, conf)
+        registered = time.monotonic()
         try:
             _run_layer(spark, graph_id, spec, layer, [t for t in full_refresh if t in layer], dry_run,
                        on_event, result, progress, log)
@@ -305,6 +311,8 @@ def _run_graph(spark, paths, conf, full_refresh, dry_run, on_event, say, log: Ru
             counts = _layer_counts(spark, layer)
             result.table_counts.update({k: v for k, v in counts.items() if v is not None})
             progress.layer_done(layer, counts)
+        log.write(f"layer {number + 1} of {len(layers)} ({', '.join(layer)}): registered in {registered - began:.1f} s, "
+                  f"run and counted in {time.monotonic() - registered:.1f} s", echo=False)
     result.completed = True
     return result
 

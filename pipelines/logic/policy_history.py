@@ -28,7 +28,12 @@ from pyspark.sql import functions as F
 from file_records.expectations import engine
 from file_records.expectations.rules import Rule
 from file_records.pipelines.logic import dxr, workspace
-from file_records.policies.evaluate import policy_flags, policy_summary
+from file_records.policies.evaluate import (
+    RUN_FIGURES_COLUMNS,
+    policy_flags,
+    run_figures,
+    summary_from_figures,
+)
 from file_records.policies.model import Catalogue, Policy
 from file_records.policies.unified import unified_files
 
@@ -88,7 +93,7 @@ def latest_run(files: DataFrame) -> DataFrame:
     return files.crossJoin(newest)
 
 
-def summary_history(
+def figures_history(
     catalogue: Union[Catalogue, Sequence[Policy]],
     *,
     days: int,
@@ -98,10 +103,10 @@ def summary_history(
     workspace_rules: Sequence[Rule] = (),
     users_df: Optional[DataFrame] = None,
     holds_df: Optional[DataFrame] = None,
-) -> DataFrame:
-    """``gold_policy_summary``: :func:`file_records.policies.evaluate.policy_summary` over the flags of every run
-    date in the last ``days`` days, each evaluated as ``gold_policy_flags`` was (duplicates per run;
-    the current users and hold list)."""
+) -> tuple[DataFrame, DataFrame]:
+    """Per-run policy figures (:func:`file_records.policies.evaluate.run_figures`) of every run date in
+    the last ``days`` days, each evaluated as ``gold_policy_flags`` was (duplicates per run; the
+    current users and hold list), rebuilt from bronze; and the run dates."""
     bronzes = [b for b in (dxr_bronze, workspace_bronze) if b is not None]
     if not bronzes:
         raise ValueError("summary_history needs at least one source")
@@ -118,4 +123,26 @@ def summary_history(
         holds_df=holds_df,
         per_run=True,
     )
-    return policy_summary(flags, runs)
+    return run_figures(flags, runs, catalogue), runs
+
+
+def summary_history(catalogue: Union[Catalogue, Sequence[Policy]], *, days: int, **inputs) -> DataFrame:
+    """``gold_policy_summary`` recomputed from bronze: :func:`summary_from_figures` of
+    :func:`figures_history` (same arguments)."""
+    figures, runs = figures_history(catalogue, days=days, **inputs)
+    return summary_from_figures(figures, runs)
+
+
+def newest_figures(flags: DataFrame, files: DataFrame, catalogue: Union[Catalogue, Sequence[Policy]]) -> DataFrame:
+    """The newest run's policy figures: every catalogue policy on the newest run date of ``files``
+    (``silver_all_files``), from ``flags`` (``gold_policy_flags``, detected on that date)."""
+    runs = files.agg(F.max("ingestion_date").alias(RUN_DATE)).where(F.col(RUN_DATE).isNotNull())
+    return run_figures(flags, runs, catalogue)
+
+
+def within_days(figures: DataFrame, days: int) -> DataFrame:
+    """The figures of the runs in the ``days`` days ending on the newest one."""
+    newest = figures.agg(F.max("detected_on").alias("_newest_run"))
+    return figures.crossJoin(newest).where(F.col("detected_on") > F.date_sub(F.col("_newest_run"), days)).select(
+        *RUN_FIGURES_COLUMNS
+    )

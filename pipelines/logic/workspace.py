@@ -7,6 +7,7 @@ from pyspark.sql import functions as F
 
 from file_records.connectors.workspace.source import RECORD_TYPE_OBJECT, RECORD_TYPE_STATUS
 from file_records.datasets import SILVER_WORKSPACE_FILES
+from file_records.pipelines.logic.runs import newest_run
 
 GIB = 1024**3
 
@@ -21,8 +22,7 @@ PREDECESSOR_COLUMNS = ["username", "file_count", "total_size", "total_size_gb", 
 
 def latest_scan(bronze: DataFrame) -> DataFrame:
     """Every row of the newest scan (a scan lands whole or not at all, so it is complete)."""
-    newest = bronze.agg(F.max("scan_id").alias("newest_scan_id"))
-    return bronze.join(newest, F.col("scan_id") == F.col("newest_scan_id"), "left_semi")
+    return newest_run(bronze, "scan_id")
 
 
 def workspace_file_candidates(bronze: DataFrame) -> DataFrame:

@@ -1,30 +1,51 @@
 """gold_expectation_metrics: pass/fail counts per rule, dataset and ingestion date.
 
 Computed from the rules and the data (not from an event log), so it is the same table on
-OSS Spark and on Databricks; on Databricks the event log carries the native counts too.
+OSS Spark and on Databricks; on Databricks the event log carries the native counts too. Each
+snapshot's counts are computed once, when it arrives, and kept (pipelines/kept_facts.py says how
+per runtime).
 """
-
-from pyspark import pipelines as dp
 
 from file_records.expectations import engine
 from file_records.expectations.rules import load_rules
 from file_records.pipelines import conf as pipeline_conf
+from file_records.pipelines.kept_facts import define_kept_facts
 from file_records.pipelines.logic import dxr, workspace
 
+# dataset -> (rule input of the newest run, rule input of every run, the run column)
 _rule_inputs = {}
 if pipeline_conf.enabled(spark.conf.get, "dxr"):  # noqa: F821
-    _rule_inputs["silver_file_records"] = lambda: dxr.rule_input_history(spark.read.table("bronze_dxr_files"))  # noqa: F821
-if pipeline_conf.enabled(spark.conf.get, "workspace"):  # noqa: F821
-    _rule_inputs["silver_workspace_files"] = lambda: workspace.rule_input_history(
-        spark.read.table("bronze_workspace_objects")  # noqa: F821
+    _rule_inputs["silver_file_records"] = (
+        lambda: dxr.file_record_candidates(spark.read.table("bronze_dxr_files")),  # noqa: F821
+        lambda: dxr.rule_input_history(spark.read.table("bronze_dxr_files")),  # noqa: F821
+        "snapshot_id",
     )
+if pipeline_conf.enabled(spark.conf.get, "workspace"):  # noqa: F821
+    _rule_inputs["silver_workspace_files"] = (
+        lambda: workspace.rule_input_history(workspace.latest_scan(spark.read.table("bronze_workspace_objects"))),  # noqa: F821
+        lambda: workspace.rule_input_history(spark.read.table("bronze_workspace_objects")),  # noqa: F821
+        "scan_id",
+    )
+
+
+def _counts(which: int):
+    frames = [
+        engine.metrics_per_run(inputs[which](), load_rules(name), name, inputs[2]) for name, inputs in _rule_inputs.items()
+    ]
+    result = frames[0]
+    for frame in frames[1:]:
+        result = result.union(frame)  # not unionByName: it resolves eagerly inside a query function
+    return result
+
 
 if _rule_inputs:
-
-    @dp.materialized_view(
-        name="gold_expectation_metrics",
+    define_kept_facts(
+        spark,  # noqa: F821
+        "gold_expectation_metrics",
         comment="One row per dataset, rule and ingestion date: passed, failed and failure rate.",
+        columns=engine.RUN_METRICS_COLUMNS,
+        run_key=("dataset", "run_id"),
+        newest=lambda: _counts(0),
+        every_run=lambda: _counts(1),
+        fold=engine.metrics_from_runs,
     )
-    def gold_expectation_metrics():
-        frames = {name: build() for name, build in _rule_inputs.items()}
-        return engine.metrics_for(frames, {name: load_rules(name) for name in frames})

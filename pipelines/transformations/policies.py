@@ -1,6 +1,7 @@
 """Records-management policies: silver_all_files (every source, common columns) ->
 gold_policy_flags (one row per file and policy caught, newest run); gold_policy_summary (per policy
-and run, rebuilt from bronze for the last history_days days: see pipelines/logic/policy_history.py).
+and run of the last history_days days, each run's figures computed when it arrived and kept: see
+pipelines/kept_facts.py and pipelines/logic/policy_history.py).
 
 The catalogue (policies/catalogue.yml, or file_records.policies.catalogue) and the hold-list file
 (file_records.policies.holds_file) are validated when this file is loaded, so a bad policy or hold
@@ -17,8 +18,14 @@ from pyspark.sql import functions as F
 
 from file_records.expectations.rules import load_rules
 from file_records.pipelines import conf as pipeline_conf
+from file_records.pipelines.kept_facts import define_kept_facts
 from file_records.pipelines.logic import policy_history
-from file_records.policies.evaluate import holds_frame, policy_flags
+from file_records.policies.evaluate import (
+    RUN_FIGURES_COLUMNS,
+    holds_frame,
+    policy_flags,
+    summary_from_figures,
+)
 from file_records.policies.model import load_catalogue, load_holds
 from file_records.policies.unified import unified_files
 
@@ -75,13 +82,17 @@ if pipeline_conf.enabled(spark.conf.get, "policies") and (_dxr or _workspace):  
             detected_on_col=policy_history.RUN_DATE,
         )
 
-    @dp.materialized_view(
-        name="gold_policy_summary",
+    define_kept_facts(
+        spark,  # noqa: F821
+        "gold_policy_summary",
         comment="Per policy and run date: files, bytes, owners and change since the previous run "
-        "(runs of the last file_records.policies.history_days days, rebuilt from bronze).",
-    )
-    def gold_policy_summary():
-        return policy_history.summary_history(
+        "(runs of the last file_records.policies.history_days days; each run's figures computed on its day).",
+        columns=RUN_FIGURES_COLUMNS,
+        run_key=("detected_on",),
+        newest=lambda: policy_history.newest_figures(
+            spark.read.table("gold_policy_flags"), spark.read.table("silver_all_files"), _catalogue  # noqa: F821
+        ),
+        every_run=lambda: policy_history.figures_history(
             _catalogue,
             days=_history_days,
             dxr_bronze=spark.read.table("bronze_dxr_files") if _dxr else None,  # noqa: F821
@@ -90,4 +101,6 @@ if pipeline_conf.enabled(spark.conf.get, "policies") and (_dxr or _workspace):  
             workspace_rules=load_rules("silver_workspace_files") if _workspace else (),
             users_df=_active_users(),
             holds_df=_holds(),
-        )
+        )[0],
+        fold=lambda figures: summary_from_figures(policy_history.within_days(figures, _history_days)),
+    )
