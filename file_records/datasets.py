@@ -82,6 +82,12 @@ class Dataset:
         return tuple(c for c in self.candidate_columns if c not in self.not_in_silver)
 
     @property
+    def candidates(self) -> str:
+        """The table of the newest run's candidate rows (typed, deduplicated, before any rule):
+        computed once, read by the silver table, its quarantine and the expectation metrics."""
+        return f"{self.name}_candidates"
+
+    @property
     def quarantine_columns(self) -> tuple[str, ...]:
         """The quarantine table's columns, in order."""
         return self.candidate_columns + QUARANTINE_COLUMNS

@@ -1,9 +1,10 @@
 """One definition of "a silver table guarded by its rules, plus its quarantine twin".
 
-`silver_<x>` keeps the rows that pass (natively enforced expectations on Databricks, the same
-rules emulated on OSS); `silver_<x>_quarantine` holds the rows that broke a drop or fail rule,
-with the names of the rules they broke. Both read the same candidate rows, so nothing is lost
-between them.
+`silver_<x>_candidates` holds the newest run's candidate rows (typed, deduplicated, before any
+rule), computed once from bronze; `silver_<x>` keeps the rows that pass (natively enforced
+expectations on Databricks, the same rules emulated on OSS); `silver_<x>_quarantine` holds the rows
+that broke a drop or fail rule, with the names of the rules they broke. Both read the same candidate
+rows, so nothing is lost between them.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from typing import Callable, Optional, Sequence
 
 from pyspark import pipelines as dp
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from file_records.datasets import dataset
@@ -21,23 +22,36 @@ from file_records.expectations.rules import load_rules
 
 
 def define_guarded_silver(
+    spark: SparkSession,
     name: str,
     candidates: Callable[[], DataFrame],
     comment: str,
     silver_columns: Optional[Sequence[str]] = None,
 ) -> None:
-    """Register `name` and `name + "_quarantine"` as materialized views in the pipeline."""
+    """Register `name + "_candidates"`, `name` and `name + "_quarantine"` as materialized views."""
     rules = load_rules(name)
+    guarded_dataset = dataset(name)
+
+    @dp.materialized_view(
+        name=guarded_dataset.candidates,
+        comment=f"The newest run's rows for {name}, typed and deduplicated, before the rules: what {name}, "
+        "its quarantine and the expectation metrics read.",
+    )
+    def candidate_rows():
+        return candidates()
+
+    def checked() -> DataFrame:
+        return spark.read.table(guarded_dataset.candidates)
 
     @dp.materialized_view(name=name, comment=f"{comment} Guarded by expectations/rules/{name}.yml.")
     @guarded(name, rules)
     def silver():
-        rows = candidates()
+        rows = checked()
         return rows.select(*silver_columns) if silver_columns else rows
 
     @dp.materialized_view(
-        name=dataset(name).quarantine,
+        name=guarded_dataset.quarantine,
         comment=f"Rows for {name} that broke a drop or fail rule, with the rules they broke; never silently lost.",
     )
     def quarantine():
-        return engine.quarantine(candidates(), rules, timestamp=F.col("ingested_at"))
+        return engine.quarantine(checked(), rules, timestamp=F.col("ingested_at"))

@@ -6,6 +6,7 @@ snapshot's counts are computed once, when it arrives, and kept (pipelines/kept_f
 per runtime).
 """
 
+from file_records.datasets import dataset
 from file_records.expectations import engine
 from file_records.expectations.rules import load_rules
 from file_records.pipelines import conf as pipeline_conf
@@ -16,7 +17,7 @@ from file_records.pipelines.logic import dxr, workspace
 _rule_inputs = {}
 if pipeline_conf.enabled(spark.conf.get, "dxr"):  # noqa: F821
     _rule_inputs["silver_file_records"] = (
-        lambda: dxr.file_record_candidates(spark.read.table("bronze_dxr_files")),  # noqa: F821
+        lambda: spark.read.table(dataset("silver_file_records").candidates),  # noqa: F821
         lambda: dxr.rule_input_history(spark.read.table("bronze_dxr_files")),  # noqa: F821
         "snapshot_id",
     )
