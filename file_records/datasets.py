@@ -163,7 +163,7 @@ DATASETS: dict[str, Dataset] = {d.name: d for d in (SILVER_FILE_RECORDS, SILVER_
 #: Tables folded from per-run facts computed once and kept (see pipelines/kept_facts.py). With kept
 #: facts (OSS) each comes with ``<name>_newest`` (the newest run's facts) and ``<name>_kept`` (every
 #: computation, appended: like bronze, it holds what cannot be computed again as it was).
-KEPT_FACT_TABLES: tuple[str, ...] = ("gold_expectation_metrics", "gold_policy_summary")
+KEPT_FACT_TABLES: tuple[str, ...] = ("gold_expectation_metrics", "gold_policy_summary", "silver_file_history")
 
 
 def newest_facts_table(name: str) -> str:

@@ -27,7 +27,7 @@ import os
 from typing import Callable, Sequence
 
 from pyspark import pipelines as dp
-from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from file_records.datasets import kept_facts_table, newest_facts_table
@@ -44,13 +44,10 @@ def history_mode() -> str:
 
 def latest_per_run(kept: DataFrame, key: Sequence[str], columns: Sequence[str]) -> DataFrame:
     """One computation per run: of the kept rows of each ``key`` (which includes the run), those of
-    the latest ``computed_at``."""
-    newest = Window.partitionBy(*key)
-    return (
-        kept.withColumn("_latest", F.max(COMPUTED_AT).over(newest))
-        .where(F.col(COMPUTED_AT) == F.col("_latest"))
-        .select(*columns)
-    )
+    the latest ``computed_at``. The latest times are a few rows (one per run): broadcast, so the kept
+    rows are not shuffled for it."""
+    latest = kept.groupBy(*key).agg(F.max(COMPUTED_AT).alias(COMPUTED_AT))
+    return kept.join(F.broadcast(latest), [*key, COMPUTED_AT], "left_semi").select(*columns)
 
 
 def define_kept_facts(

@@ -32,8 +32,9 @@ BRONZE = {name: source.bronze for name, source in SOURCES.items()}
 # Settings that change when a run happens, not what it computes.
 _VOLATILE_KEY_SUFFIXES = (".force_snapshot_after", ".snapshot_interval")
 POLICY_TABLES = ("silver_all_files", "gold_policy_flags", "gold_policy_summary")
-# The newest run's expectation counts (kept facts): a rules change recomputes them, and what folds them.
-METRICS_TABLE = newest_facts_table("gold_expectation_metrics")
+# Kept facts of the newest run that the rules decide (expectation counts, which files are present): a
+# rules change recomputes them, and what folds them.
+RULE_FACT_TABLES = (newest_facts_table("gold_expectation_metrics"), newest_facts_table("silver_file_history"))
 EVERYTHING = "*"
 
 
@@ -189,7 +190,7 @@ def plan_refresh(previous: Optional[dict], inputs: RunInputs, due_sources: Itera
             continue
         kind, _, name = key.partition(":")
         if kind == "rules":
-            plan.add([name, f"{name}_quarantine", METRICS_TABLE], f"the rules of {name} changed")
+            plan.add([name, f"{name}_quarantine", *RULE_FACT_TABLES], f"the rules of {name} changed")
         elif kind == "policies":
             plan.add(POLICY_TABLES, "the policy catalogue or hold list changed")
         elif kind == "conf" and name == "policies":

@@ -149,18 +149,22 @@ def _run_with_log(paths, conf, spark_settings, full_refresh, dry_run, on_event, 
                   refresh_start: Optional[Iterable[str]] = None,
                   known_counts: Optional[Mapping[str, int]] = None) -> RunResult:
     log.write(f"file-records local run in {paths.root}; configuration keys: {', '.join(sorted(conf))}", echo=False)
+    starting = time.monotonic()
     try:
         spark = connect_session(paths, spark_settings, extra_conf=conf)
     except Exception:
         stop_jvm()
         raise
+    log.write(f"local Spark started in {time.monotonic() - starting:.1f} s", echo=False)
     try:
         result = _run_graph(spark, paths, conf, full_refresh, dry_run, on_event, say, log, refresh_start)
         result.log_path = log.path
         if result.completed and not dry_run:
+            finishing = time.monotonic()
             # Tables this run did not refresh keep the counts of the run that last wrote them.
             result.table_counts = table_counts(spark, known={**(known_counts or {}), **result.table_counts})
             result.summary = summary_lines(spark, result.table_counts, known_counts or {})
+            log.write(f"counts and summary in {time.monotonic() - finishing:.1f} s", echo=False)
         return result
     except PipelineRunError:
         with contextlib.suppress(Exception):
@@ -288,7 +292,9 @@ def _register(spark, paths, conf, only: Optional[Iterable[str]] = None):
 
 def _run_graph(spark, paths, conf, full_refresh, dry_run, on_event, say, log: RunLog,
                refresh_start: Optional[Iterable[str]] = None) -> RunResult:
+    registering = time.monotonic()
     spec, graph_id, reads = _register(spark, paths, conf)
+    log.write(f"pipeline graph registered in {time.monotonic() - registering:.1f} s", echo=False)
     unknown = sorted(set(full_refresh) - set(reads))
     if unknown:
         raise PipelineRunError(

@@ -35,18 +35,24 @@ Per file (``source_system``, ``file_id``), the observations in snapshot order:
 the open version. ``last_seen_snapshot_id`` is the newest snapshot that returned the file (present or
 quarantined) while the version was open: the evidence ``gold_disposition_status`` uses.
 
-Cost and the Databricks path
-----------------------------
-On OSS Spark a materialized view is a full recompute: this is a window computation over every
-snapshot kept in bronze, bounded by nothing but bronze (its cost grows with files x snapshots).
-Making it incremental is issue 10's work. On Databricks, ``dp.create_auto_cdc_from_snapshot_flow``
-with ``stored_as_scd_type=2`` fits this table (a snapshot source, keys ``source_system, file_id``,
-``track_history_column_list`` = the tracked attributes) and would be incremental. It is not used here
-on purpose: it only sees what it is given (the quarantine semantics and the workspace completeness
-rule above would have to be folded into the snapshot function), it names its validity columns
-``__START_AT`` / ``__END_AT`` in snapshot versions rather than this table's columns, and OSS Spark's
-``pyspark.pipelines`` (4.3) has ``create_auto_cdc_flow`` (change feeds) but not the snapshot variant. One code path keeps the local run and Databricks producing identical rows; a
-Databricks-only flow behind a runtime check is the natural shape once issue 10 lands.
+Cost: sightings kept, history folded
+------------------------------------
+A *sighting* is one file in one snapshot (:data:`SIGHTING_COLUMNS`): its tracked attributes and
+whether the silver rules kept it. With kept facts (pipelines/kept_facts.py, OSS), each snapshot's
+sightings are computed once, from the candidates table, when the snapshot arrives, and appended; the
+history is folded from the kept sightings (:func:`history_from_sightings`), so a run no longer
+re-reads, re-types, re-deduplicates and re-checks every snapshot kept in bronze. The fold still
+reads every kept sighting (narrow rows: files x snapshots) and the snapshot list and workspace
+status rows of bronze (a few columns): it grows with the history, with a small constant.
+Compacting sightings to the changes alone would need each file's previous state while computing
+the newest snapshot's, which a pipeline cannot read without a cycle.
+
+On Databricks the same fold runs over sightings recomputed from bronze (:func:`file_history`).
+``dp.create_auto_cdc_from_snapshot_flow`` with ``stored_as_scd_type=2`` would be incremental there,
+but it only sees what it is given (the quarantine semantics and the workspace completeness rule above
+would have to be folded into the snapshot function), it names its validity columns ``__START_AT`` /
+``__END_AT`` rather than this table's columns, and OSS Spark's ``pyspark.pipelines`` (4.3) has no
+snapshot variant: one fold keeps the local run and Databricks producing identical rows.
 """
 
 from __future__ import annotations
@@ -64,11 +70,14 @@ from file_records.pipelines.logic import dxr, workspace
 
 __all__ = [
     "CHANGES_COLUMNS",
+    "SIGHTING_COLUMNS",
     "HISTORY_COLUMNS",
     "TRACKED_ATTRIBUTES",
     "dxr_observations",
     "file_changes",
     "file_history",
+    "history_from_sightings",
+    "sightings",
     "snapshots",
     "workspace_observations",
 ]
@@ -87,7 +96,12 @@ CHANGES_COLUMNS: tuple[str, ...] = (
 #: Workspace listing statuses that prove a file missing from the scan is gone.
 COMPLETE_SCAN_STATUSES: tuple[str, ...] = ("success", "empty")
 
-# Columns of an observation: one file in one snapshot (see dxr_observations).
+#: Columns of a sighting: one file in one snapshot, as kept per snapshot (see dxr_sightings).
+SIGHTING_COLUMNS: tuple[str, ...] = (
+    "source_system", "file_id", "path", "file_name", "size", "content_sha256", "last_modified_at", "owner",
+    "labels", "snapshot_id", "ingested_at", "present", "listing_user", "listing_source",
+)
+# Columns of an observation: a sighting with the snapshot that would prove the file removed.
 OBSERVATION_COLUMNS: tuple[str, ...] = (
     "source_system", "file_id", "path", "file_name", "size", "content_sha256", "last_modified_at", "owner",
     "labels", "snapshot_id", "ingested_at", "_present", "_removal_at",
@@ -144,24 +158,15 @@ def snapshots(dxr_bronze: Optional[DataFrame] = None, workspace_bronze: Optional
     return out
 
 
-def _next_snapshot(bronze: DataFrame, run_column: str) -> DataFrame:
-    """``_snap``, ``_next_snap``: each snapshot of one source and the one after it."""
-    ids = bronze.select(F.col(run_column).alias("_snap")).where(F.col("_snap").isNotNull()).distinct()
-    # One row per snapshot: a single window partition is what it takes (a named one, so Spark does not
-    # warn about an unpartitioned window).
-    one_source = Window.partitionBy(F.lit(run_column)).orderBy("_snap")
-    return ids.withColumn("_next_snap", F.lead("_snap").over(one_source))
-
-
-def dxr_observations(bronze: DataFrame, rules: Sequence[Rule]) -> DataFrame:
-    """Every DXR file of every snapshot (:data:`OBSERVATION_COLUMNS`): ``_present`` when it passed the
-    silver rules (else quarantined); ``_removal_at``: the next snapshot (every DXR snapshot is complete).
+def dxr_sightings(candidates: DataFrame, rules: Sequence[Rule]) -> DataFrame:
+    """Every DXR file of the given candidate rows (:data:`SIGHTING_COLUMNS`; ``present`` when it passed
+    the silver rules, else quarantined). ``candidates``: silver's candidates, of one snapshot (the
+    candidates table) or of every snapshot (``dxr.file_history``).
 
     The attribute columns follow policies/unified.py (owner = owner email, else name; file name from
     the path when blank; lower-case hash; labels never null); ``tests/pipelines/test_lifecycle.py``
     checks them against ``unified_files``."""
-    candidates = dxr.file_history(bronze.where(F.col("record_type") == RECORD_TYPE_FILE))
-    rows = candidates.where(F.col("file_id").isNotNull()).select(
+    return candidates.where(F.col("file_id").isNotNull()).select(
         F.lit(dxr.SOURCE_SYSTEM).alias("source_system"),
         "file_id",
         "path",
@@ -173,24 +178,18 @@ def dxr_observations(bronze: DataFrame, rules: Sequence[Rule]) -> DataFrame:
         _str_array(F.col("labels")).alias("labels"),
         "snapshot_id",
         "ingested_at",
-        _passed(rules).alias("_present"),
-    )
-    # A few rows (one per snapshot): broadcast.
-    following = F.broadcast(_next_snapshot(bronze, "snapshot_id"))
-    return rows.join(following, F.col("snapshot_id") == F.col("_snap"), "left").select(
-        *OBSERVATION_COLUMNS[:-1], F.col("_next_snap").alias("_removal_at")
+        _passed(rules).alias("present"),
+        F.lit(None).cast("string").alias("listing_user"),
+        F.lit(None).cast("string").alias("listing_source"),
     )
 
 
-def workspace_observations(bronze: DataFrame, rules: Sequence[Rule]) -> DataFrame:
-    """Every workspace/DBFS file of every scan (:data:`OBSERVATION_COLUMNS`, ``file_id`` =
-    ``'<source>:<path>'`` as in silver_all_files); ``_removal_at``: the next scan whose listing of the
-    file's user and source was complete (status ``success``/``empty``), NULL if none yet.
-
-    Directories and repos are not files and are left out."""
-    candidates = workspace.file_history(bronze.where(F.col("record_type") == RECORD_TYPE_OBJECT))
+def workspace_sightings(candidates: DataFrame, rules: Sequence[Rule]) -> DataFrame:
+    """Every workspace/DBFS file of the given candidate rows (:data:`SIGHTING_COLUMNS`, ``file_id`` =
+    ``'<source>:<path>'`` as in silver_all_files; ``listing_user`` / ``listing_source``: whose listing
+    returned it). Directories and repos are not files and are left out."""
     source = F.lower(F.coalesce(F.col("source"), F.lit("workspace")))
-    rows = candidates.where(
+    return candidates.where(
         F.col("path").isNotNull()
         & (F.col("object_type").isNull() | ~F.upper(F.col("object_type")).isin(*_EXCLUDED_OBJECT_TYPES))
     ).select(
@@ -205,26 +204,89 @@ def workspace_observations(bronze: DataFrame, rules: Sequence[Rule]) -> DataFram
         F.array().cast("array<string>").alias("labels"),
         F.col("scan_id").alias("snapshot_id"),
         "ingested_at",
-        _passed(rules).alias("_present"),
-        F.col("username").alias("_user"),
-        source.alias("_source"),
+        _passed(rules).alias("present"),
+        F.col("username").alias("listing_user"),
+        source.alias("listing_source"),
     )
-    # Per user and source, every scan that listed them and the next scan that listed them completely.
-    status = bronze.where(F.col("record_type") == RECORD_TYPE_STATUS).select(
+
+
+def sightings(
+    *,
+    dxr_candidates: Optional[DataFrame] = None,
+    dxr_rules: Sequence[Rule] = (),
+    workspace_candidates: Optional[DataFrame] = None,
+    workspace_rules: Sequence[Rule] = (),
+) -> DataFrame:
+    """The sightings of every configured source's candidate rows, unioned."""
+    parts = []
+    if dxr_candidates is not None:
+        parts.append(dxr_sightings(dxr_candidates, dxr_rules))
+    if workspace_candidates is not None:
+        parts.append(workspace_sightings(workspace_candidates, workspace_rules))
+    if not parts:
+        raise ValueError("lifecycle needs at least one source")
+    out = parts[0]
+    for part in parts[1:]:
+        out = out.union(part)  # same explicit column list: positional union is by name
+    return out
+
+
+def complete_listings(workspace_bronze: DataFrame) -> DataFrame:
+    """Per user, source and workspace scan that listed them: ``_next_complete``, the next scan whose
+    listing of that user and source was complete (status ``success``/``empty``), NULL if none yet."""
+    status = workspace_bronze.where(F.col("record_type") == RECORD_TYPE_STATUS).select(
         F.col("username").alias("_s_user"),
         F.lower(F.coalesce(F.col("source"), F.lit("workspace"))).alias("_s_source"),
         F.col("scan_id").alias("_s_scan"),
         F.col("status").isin(*COMPLETE_SCAN_STATUSES).alias("_complete"),
     )
     after = Window.partitionBy("_s_user", "_s_source").orderBy("_s_scan").rowsBetween(1, Window.unboundedFollowing)
-    status = status.withColumn(
+    return status.withColumn(
         "_next_complete", F.first(F.when(F.col("_complete"), F.col("_s_scan")), ignorenulls=True).over(after)
     )
-    return rows.join(
-        status,
-        (F.col("_user") == F.col("_s_user")) & (F.col("_source") == F.col("_s_source")) & (F.col("snapshot_id") == F.col("_s_scan")),
+
+
+def observations_from_sightings(
+    sights: DataFrame, snaps: DataFrame, listings: Optional[DataFrame] = None
+) -> DataFrame:
+    """Sightings plus ``_removal_at`` (:data:`OBSERVATION_COLUMNS`): where a file missing afterwards is
+    proved gone. DXR: the source's next snapshot (every DXR snapshot is complete). Workspace: the next
+    complete listing of the file's user and source (``listings``: :func:`complete_listings`)."""
+    one_source = Window.partitionBy("_n_source").orderBy("_snap")
+    following = snaps.select(F.col("source_system").alias("_n_source"), F.col("snapshot_id").alias("_snap")).withColumn(
+        "_next_snap", F.lead("_snap").over(one_source)
+    )
+    columns = [*OBSERVATION_COLUMNS[:-2], F.col("present").alias("_present")]
+    # A few rows (one per snapshot): broadcast.
+    dxr_part = sights.where(F.col("source_system") == dxr.SOURCE_SYSTEM).join(
+        F.broadcast(following),
+        (F.col("source_system") == F.col("_n_source")) & (F.col("snapshot_id") == F.col("_snap")),
         "left",
-    ).select(*OBSERVATION_COLUMNS[:-1], F.col("_next_complete").alias("_removal_at"))
+    ).select(*columns, F.col("_next_snap").alias("_removal_at"))
+    if listings is None:
+        return dxr_part
+    workspace_part = sights.where(F.col("source_system") == "workspace").join(
+        listings,
+        (F.col("listing_user") == F.col("_s_user"))
+        & (F.col("listing_source") == F.col("_s_source"))
+        & (F.col("snapshot_id") == F.col("_s_scan")),
+        "left",
+    ).select(*columns, F.col("_next_complete").alias("_removal_at"))
+    return dxr_part.union(workspace_part)
+
+
+def dxr_observations(bronze: DataFrame, rules: Sequence[Rule]) -> DataFrame:
+    """Every DXR file of every snapshot in bronze (:data:`OBSERVATION_COLUMNS`)."""
+    candidates = dxr.file_history(bronze.where(F.col("record_type") == RECORD_TYPE_FILE))
+    return observations_from_sightings(dxr_sightings(candidates, rules), snapshots(dxr_bronze=bronze))
+
+
+def workspace_observations(bronze: DataFrame, rules: Sequence[Rule]) -> DataFrame:
+    """Every workspace/DBFS file of every scan in bronze (:data:`OBSERVATION_COLUMNS`)."""
+    candidates = workspace.file_history(bronze.where(F.col("record_type") == RECORD_TYPE_OBJECT))
+    return observations_from_sightings(
+        workspace_sightings(candidates, rules), snapshots(workspace_bronze=bronze), complete_listings(bronze)
+    )
 
 
 def observations(
@@ -246,6 +308,24 @@ def observations(
     for part in parts[1:]:
         out = out.union(part)  # same explicit column list: positional union is by name
     return out
+
+
+def every_sighting(
+    *,
+    dxr_bronze: Optional[DataFrame] = None,
+    dxr_rules: Sequence[Rule] = (),
+    workspace_bronze: Optional[DataFrame] = None,
+    workspace_rules: Sequence[Rule] = (),
+) -> DataFrame:
+    """The sightings of every snapshot kept in bronze (what the kept sightings hold, recomputed)."""
+    return sightings(
+        dxr_candidates=dxr.file_history(dxr_bronze.where(F.col("record_type") == RECORD_TYPE_FILE))
+        if dxr_bronze is not None else None,
+        dxr_rules=dxr_rules,
+        workspace_candidates=workspace.file_history(workspace_bronze.where(F.col("record_type") == RECORD_TYPE_OBJECT))
+        if workspace_bronze is not None else None,
+        workspace_rules=workspace_rules,
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -352,6 +432,12 @@ def history_from_observations(obs: DataFrame, snaps: DataFrame) -> DataFrame:
     )
 
 
+def history_from_sightings(sights: DataFrame, snaps: DataFrame, listings: Optional[DataFrame] = None) -> DataFrame:
+    """``silver_file_history`` from sightings (kept, or recomputed), the snapshot list and, with the
+    workspace source, its :func:`complete_listings`."""
+    return history_from_observations(observations_from_sightings(sights, snaps, listings), snaps)
+
+
 def file_history(
     *,
     dxr_bronze: Optional[DataFrame] = None,
@@ -359,11 +445,13 @@ def file_history(
     workspace_bronze: Optional[DataFrame] = None,
     workspace_rules: Sequence[Rule] = (),
 ) -> DataFrame:
-    """``silver_file_history``: every version of every file of the configured sources (see module doc)."""
-    obs = observations(
+    """``silver_file_history`` recomputed from bronze: every version of every file of the configured
+    sources (see module doc)."""
+    sights = every_sighting(
         dxr_bronze=dxr_bronze, dxr_rules=dxr_rules, workspace_bronze=workspace_bronze, workspace_rules=workspace_rules
     )
-    return history_from_observations(obs, snapshots(dxr_bronze, workspace_bronze))
+    listings = complete_listings(workspace_bronze) if workspace_bronze is not None else None
+    return history_from_sightings(sights, snapshots(dxr_bronze, workspace_bronze), listings)
 
 
 # --------------------------------------------------------------------------------------------------

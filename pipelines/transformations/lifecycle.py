@@ -2,8 +2,9 @@
 versions of every file) -> gold_file_changes (per source and snapshot) and gold_disposition_status
 (did each archived file leave its source?). The logic is pipelines/logic/lifecycle.py.
 
-Defined when any source is configured. On OSS each is a full recompute over the snapshots kept in
-bronze (see the logic's docstring: incremental history is issue 10's work).
+Defined when any source is configured. Each snapshot's files are sighted once, when it arrives (from
+the candidates tables, through the silver rules), and kept; the history is folded from the kept
+sightings (pipelines/kept_facts.py: on Databricks, recomputed from bronze).
 
 The query functions run at registration, before the tables they read exist on a first run: they
 stay lazy (no .columns/.schema, no drop(), no actions). The disposition log folder
@@ -13,8 +14,10 @@ status table is defined from an empty, typed frame.
 
 from pyspark import pipelines as dp
 
+from file_records.datasets import dataset
 from file_records.expectations.rules import load_rules
 from file_records.pipelines import conf as pipeline_conf
+from file_records.pipelines.kept_facts import define_kept_facts
 from file_records.pipelines.logic import disposition, lifecycle
 
 _dxr = pipeline_conf.enabled(spark.conf.get, "dxr")  # noqa: F821 - `spark` is provided by the pipeline runtime
@@ -32,19 +35,40 @@ if _dxr or _workspace:
     def _snapshots():
         return lifecycle.snapshots(*_bronzes())
 
-    @dp.materialized_view(
-        name="silver_file_history",
-        comment="One row per version of a file of every source (SCD type 2): valid_from/valid_to, is_current, "
-        "change_type, opened/closed snapshot. Rebuilt from bronze through the silver rules.",
-    )
-    def silver_file_history():
-        dxr_bronze, workspace_bronze = _bronzes()
-        return lifecycle.file_history(
-            dxr_bronze=dxr_bronze,
-            dxr_rules=load_rules("silver_file_records") if _dxr else (),
-            workspace_bronze=workspace_bronze,
-            workspace_rules=load_rules("silver_workspace_files") if _workspace else (),
+    _dxr_rules = load_rules("silver_file_records") if _dxr else ()
+    _workspace_rules = load_rules("silver_workspace_files") if _workspace else ()
+
+    def _newest_sightings():
+        return lifecycle.sightings(
+            dxr_candidates=spark.read.table(dataset("silver_file_records").candidates) if _dxr else None,  # noqa: F821
+            dxr_rules=_dxr_rules,
+            workspace_candidates=spark.read.table(dataset("silver_workspace_files").candidates)  # noqa: F821
+            if _workspace else None,
+            workspace_rules=_workspace_rules,
         )
+
+    def _every_sighting():
+        dxr_bronze, workspace_bronze = _bronzes()
+        return lifecycle.every_sighting(dxr_bronze=dxr_bronze, dxr_rules=_dxr_rules,
+                                        workspace_bronze=workspace_bronze, workspace_rules=_workspace_rules)
+
+    def _history(sights):
+        _, workspace_bronze = _bronzes()
+        listings = lifecycle.complete_listings(workspace_bronze) if workspace_bronze is not None else None
+        return lifecycle.history_from_sightings(sights, _snapshots(), listings)
+
+    define_kept_facts(
+        spark,  # noqa: F821
+        "silver_file_history",
+        comment="One row per version of a file of every source (SCD type 2): valid_from/valid_to, is_current, "
+        "change_type, opened/closed snapshot. Folded from each snapshot's files through the silver rules, "
+        "sighted once when the snapshot arrived.",
+        columns=lifecycle.SIGHTING_COLUMNS,
+        run_key=("source_system", "snapshot_id"),
+        newest=_newest_sightings,
+        every_run=_every_sighting,
+        fold=_history,
+    )
 
     @dp.materialized_view(
         name="gold_file_changes",

@@ -10,7 +10,7 @@ import pytest
 from file_records.connectors.dxr.schema import COLUMN_NAMES, DXR_SPARK_SCHEMA
 from file_records.connectors.workspace.source import WORKSPACE_SPARK_SCHEMA
 from file_records.expectations.rules import load_rules
-from file_records.pipelines.logic import disposition, dxr, lifecycle
+from file_records.pipelines.logic import disposition, dxr, lifecycle, workspace
 from file_records.policies.unified import unified_files
 
 pytestmark = pytest.mark.spark
@@ -339,3 +339,25 @@ def test_demo_day2_shows_in_history_and_changes(spark):
     assert day1.files_added == day1.files_total and day1.files_removed == 0
     assert (day2.files_removed, day2.files_changed, day2.files_added) == (7, 9, 5)
     assert day2.files_total == day1.files_total - 7 + 5
+
+
+def test_history_folded_from_each_snapshots_own_sightings_equals_the_recomputed_history(bronzes, history, snaps):
+    """Kept facts (pipelines/kept_facts.py): each snapshot sighted alone, when it was the newest in
+    bronze, from its candidates; the fold of those sightings is the history recomputed from bronze."""
+    from pyspark.sql import functions as F
+
+    dxr_bronze, ws_bronze = bronzes
+    dxr_rules, ws_rules = load_rules("silver_file_records"), load_rules("silver_workspace_files")
+    kept = None
+    for snapshot in (S1, S2, S3, S4):
+        newest = dxr.file_record_candidates(dxr_bronze.where(F.col("snapshot_id") <= snapshot))
+        part = lifecycle.sightings(dxr_candidates=newest, dxr_rules=dxr_rules)
+        kept = part if kept is None else kept.union(part)
+    for scan in (W1, W2, W3):
+        newest = workspace.workspace_file_candidates(ws_bronze.where(F.col("scan_id") <= scan))
+        kept = kept.union(lifecycle.sightings(workspace_candidates=newest, workspace_rules=ws_rules))
+    folded = lifecycle.history_from_sightings(kept, snaps, lifecycle.complete_listings(ws_bronze))
+    columns = list(lifecycle.HISTORY_COLUMNS)
+    assert sorted(map(tuple, folded.select(*columns).collect()), key=repr) == sorted(
+        map(tuple, history.select(*columns).collect()), key=repr
+    )
