@@ -11,7 +11,12 @@ most 25%, with no table rewritten). With two sizes or more it also prints the ma
 between the smallest and the largest: (N_large - N_small) / (t_large - t_small) records/s for the
 first run (issue target: 25,000 records/s; the whole pipeline, every table refreshed).
 
-Usage: ``python benchmarks/pipeline_runs.py [--sizes 200000] [--sizes 50000,400000]``
+With ``--queries 2`` the DXR snapshot is read as two queries split at the corpus's median file size
+(two Spark partitions, as benchmarks/dxr_ingest.py reads it); with ``--naive`` the naive bronze-only
+load (benchmarks/dxr_ingest.py's ``naive`` runner) is timed against the same emulator, and the
+marginal throughput is compared with it (issue target: at least 2x).
+
+Usage: ``python benchmarks/pipeline_runs.py [--sizes 200000] [--sizes 50000,400000] [--queries 2] [--naive]``
 """
 
 from __future__ import annotations
@@ -25,6 +30,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Optional
+
+# The repository root, so that `python benchmarks/pipeline_runs.py` can import its sibling benchmark.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 TOKEN = "bench-token"
 CLI = [sys.executable, "-m", "file_records"]
@@ -56,6 +65,28 @@ def start_emulator(records: int) -> tuple[subprocess.Popen, str]:
     raise SystemExit("the emulator did not start")
 
 
+def dxr_queries(records: int, count: int) -> list[str]:
+    """``--dxr-query`` arguments: none for one query (the default, every file), else the corpus split
+    at its median file size, as benchmarks/dxr_ingest.py does (one Spark partition per query)."""
+    if count == 1:
+        return []
+    from benchmarks.dxr_ingest import split_boundary
+
+    boundary = split_boundary(records)
+    return ["--dxr-query", f"size < {boundary}", "--dxr-query", f"size >= {boundary}"]
+
+
+def naive_bronze_only(records: int, url: str, queries: list[str]) -> Optional[float]:
+    """records/s of the naive approach (everything to the driver, ``createDataFrame``, bronze written:
+    benchmarks/dxr_ingest.py's ``naive`` runner) against the same emulator, in this run."""
+    from benchmarks.dxr_ingest import measure
+
+    options = argparse.Namespace(naive_driver_memory="2g", driver_memory="1g", python_memory_cap_gb=12.0,
+                                 cold=False, timeout=1200.0)
+    result = measure("naive", records, argparse.Namespace(url=url), queries or ['fileName:"*"'], options)
+    return result["records_per_second"]
+
+
 def timed_run(state: Path, url: str, *extra: str) -> tuple[float, str]:
     env = {**os.environ, "DXR_BEARER_TOKEN": TOKEN, "COLUMNS": "200"}
     for name in ("DXR_BASE_URL", "DATABRICKS_HOST", "DATABRICKS_CONFIG_PROFILE"):
@@ -75,29 +106,36 @@ def table_files(state: Path) -> dict[str, tuple[int, int]]:
             for p in warehouse.rglob("*") if p.is_file()}
 
 
-def measure(records: int, work: Path) -> dict:
+def measure(records: int, work: Path, queries: int = 1, naive: bool = False) -> dict:
     emulator, url = start_emulator(records)
+    split = dxr_queries(records, queries)
     try:
         state = work / f"state-{records}"
-        first, _ = timed_run(state, url)
+        first, _ = timed_run(state, url, *split)
         before = table_files(state)
-        idle, idle_output = timed_run(state, url)
+        idle, idle_output = timed_run(state, url, *split)
         untouched = table_files(state) == before and "Nothing new" in idle_output
-        forced, _ = timed_run(state, url, "--force-snapshot")
+        forced, _ = timed_run(state, url, "--force-snapshot", *split)
+        naive_rate = naive_bronze_only(records, url, split[1::2]) if naive else None
     finally:
         emulator.terminate()
         emulator.wait(timeout=30)
-    return {"records": records, "first": first, "idle": idle, "forced": forced, "untouched": untouched}
+    return {"records": records, "first": first, "idle": idle, "forced": forced, "untouched": untouched,
+            "naive": naive_rate}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="200000", help="comma-separated record counts (default 200000)")
+    parser.add_argument("--queries", type=int, choices=(1, 2), default=1,
+                        help="DXR queries (Spark partitions): 1 = every file (the default setting), 2 = split at the median size")
+    parser.add_argument("--naive", action="store_true",
+                        help="also time the naive bronze-only load (benchmarks/dxr_ingest.py) against the same emulator")
     args = parser.parse_args()
     sizes = sorted(int(size) for size in args.sizes.split(","))
     work = Path(tempfile.mkdtemp(prefix="file-records-bench-"))
     try:
-        results = [measure(size, work) for size in sizes]
+        results = [measure(size, work, args.queries, args.naive) for size in sizes]
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(f"{'records':>10} {'new snapshot s':>15} {'idle s':>8} {'idle/new':>9} {'forced s':>9} {'idle rewrote':>13}")
@@ -112,7 +150,11 @@ def main() -> int:
         rate = (large["records"] - small["records"]) / max(large["first"] - small["first"], 1e-9)
         verdict = "PASS" if rate >= THROUGHPUT_TARGET else "FAIL"
         print(f"marginal throughput {small['records']:,} -> {large['records']:,}: {rate:,.0f} records/s "
-              f"(target {THROUGHPUT_TARGET:,}): {verdict}")
+              f"(target {THROUGHPUT_TARGET:,}), {args.queries} DXR quer{'y' if args.queries == 1 else 'ies'}: {verdict}")
+        if large["naive"]:
+            ratio = rate / large["naive"]
+            print(f"naive bronze-only load at {large['records']:,}: {large['naive']:,.0f} records/s; whole pipeline "
+                  f"marginal / naive = {ratio:.2f}x (target 2x): {'PASS' if ratio >= 2 else 'FAIL'}")
     return 0
 
 

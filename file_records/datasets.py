@@ -23,7 +23,7 @@ from file_records.errors import ConfigError
 __all__ = [
     "DATASETS",
     "DXR",
-    "KEPT_FACT_TABLES",
+    "KEPT_FACTS",
     "QUARANTINE_COLUMNS",
     "SILVER_FILE_RECORDS",
     "SILVER_WORKSPACE_FILES",
@@ -35,7 +35,9 @@ __all__ = [
     "dataset",
     "key_columns",
     "kept_facts_table",
+    "kept_facts_tables",
     "newest_facts_table",
+    "newest_facts_tables",
 ]
 
 #: Columns a quarantine table adds after the candidate columns (see ``expectations.engine.quarantine``).
@@ -160,19 +162,36 @@ SOURCES: dict[str, Source] = {s.name: s for s in (DXR, WORKSPACE)}
 DATASETS: dict[str, Dataset] = {d.name: d for d in (SILVER_FILE_RECORDS, SILVER_WORKSPACE_FILES)}
 
 
-#: Tables folded from per-run facts computed once and kept (see pipelines/kept_facts.py). With kept
-#: facts (OSS) each comes with ``<name>_newest`` (the newest run's facts) and ``<name>_kept`` (every
-#: computation, appended: like bronze, it holds what cannot be computed again as it was).
-KEPT_FACT_TABLES: tuple[str, ...] = ("gold_expectation_metrics", "gold_policy_summary", "silver_file_history")
+#: Tables folded from per-run facts computed once and kept (see pipelines/kept_facts.py), with the
+#: parts their facts come in (one per source where sources take their snapshots independently: a
+#: run that takes a snapshot of one source then does not append the other's again). With kept facts
+#: (OSS) each part has ``<name>[_<part>]_newest`` (the newest run's facts) and
+#: ``<name>[_<part>]_kept`` (every computation, appended: like bronze, it holds what cannot be
+#: computed again as it was).
+KEPT_FACTS: dict[str, tuple[str, ...]] = {
+    "gold_expectation_metrics": (),
+    "gold_policy_summary": (),
+    "silver_file_history": ("dxr", "workspace"),
+    "gold_user_inventory": (),
+}
 
 
-def newest_facts_table(name: str) -> str:
-    return f"{name}_newest"
+def newest_facts_table(name: str, part: Optional[str] = None) -> str:
+    return f"{name}_{part}_newest" if part else f"{name}_newest"
 
 
-def kept_facts_table(name: str) -> str:
-    return f"{name}_kept"
+def kept_facts_table(name: str, part: Optional[str] = None) -> str:
+    return f"{name}_{part}_kept" if part else f"{name}_kept"
 
+
+def newest_facts_tables(name: str) -> tuple[str, ...]:
+    """Every ``_newest`` table of the kept-facts table ``name``."""
+    return tuple(newest_facts_table(name, part) for part in KEPT_FACTS[name] or (None,))
+
+
+def kept_facts_tables() -> tuple[str, ...]:
+    """Every ``_kept`` table of every kept-facts table."""
+    return tuple(kept_facts_table(name, part) for name, parts in KEPT_FACTS.items() for part in parts or (None,))
 
 def dataset(name: str) -> Dataset:
     """The registered dataset ``name``; :class:`UnknownDatasetError` (a ConfigError) names the known ones."""

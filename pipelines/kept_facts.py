@@ -24,7 +24,7 @@ runs computed under the same rules and settings, the same rows.
 from __future__ import annotations
 
 import os
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Optional, Sequence, Union
 
 from pyspark import pipelines as dp
 from pyspark.sql import DataFrame, SparkSession
@@ -57,15 +57,17 @@ def define_kept_facts(
     comment: str,
     columns: Sequence[str],
     run_key: Sequence[str],
-    newest: Callable[[], DataFrame],
+    newest: Union[Callable[[], DataFrame], Mapping[str, Callable[[], DataFrame]]],
     every_run: Callable[[], DataFrame],
     fold: Callable[[DataFrame], DataFrame],
 ) -> None:
-    """Register ``name`` (and, when facts are kept, ``name_newest`` and ``name_kept``).
+    """Register ``name`` (and, when facts are kept, its ``_newest`` and ``_kept`` tables).
 
-    ``newest()``: the facts of the newest run, in ``columns``. ``every_run()``: the facts of every
-    run (the recompute mode). ``run_key``: the columns naming one run's computation (a later one
-    replaces it). ``fold(facts)``: the published table from facts in ``columns``."""
+    ``newest()``: the facts of the newest run, in ``columns``; or ``{part: newest}`` when the facts
+    come in parts that arrive independently (one per source: datasets.KEPT_FACTS names them), each
+    kept in its own pair of tables. ``every_run()``: the facts of every run (the recompute mode).
+    ``run_key``: the columns naming one run's computation (a later one replaces it).
+    ``fold(facts)``: the published table from facts in ``columns``."""
     if history_mode() == RECOMPUTE:
 
         @dp.materialized_view(name=name, comment=comment)
@@ -74,22 +76,33 @@ def define_kept_facts(
 
         return
 
-    @dp.materialized_view(
-        name=newest_facts_table(name),
-        comment=f"The newest run's contribution to {name}, as computed by the latest refresh.",
-    )
+    parts = dict(newest) if isinstance(newest, Mapping) else {None: newest}
+    for part, compute in parts.items():
+        _define_kept_part(spark, name, part, compute, columns)
+
+    @dp.materialized_view(name=name, comment=comment)
+    def folded():
+        kept = None
+        for part in parts:
+            latest = latest_per_run(spark.read.table(kept_facts_table(name, part)), run_key, columns)
+            kept = latest if kept is None else kept.union(latest)
+        return fold(kept)
+
+
+def _define_kept_part(spark: SparkSession, name: str, part: Optional[str], compute: Callable[[], DataFrame],
+                      columns: Sequence[str]) -> None:
+    newest = newest_facts_table(name, part)
+    of = f"{name} ({part})" if part else name
+
+    @dp.materialized_view(name=newest, comment=f"The newest run's contribution to {of}, as computed by the latest refresh.")
     def newest_facts():
-        return newest().select(*columns, F.current_timestamp().alias(COMPUTED_AT))
+        return compute().select(*columns, F.current_timestamp().alias(COMPUTED_AT))
 
     @dp.table(
-        name=kept_facts_table(name),
-        comment=f"Every computation of {newest_facts_table(name)}, appended: the facts {name} is folded from.",
+        name=kept_facts_table(name, part),
+        comment=f"Every computation of {newest}, appended: the facts {name} is folded from.",
         # Not marked pipelines.reset.allowed=false like bronze: the engine refuses that under resettable
         # upstream tables. The local runner refuses a full refresh of it (runner.protected_tables).
     )
     def kept_facts():
-        return spark.readStream.table(newest_facts_table(name))
-
-    @dp.materialized_view(name=name, comment=comment)
-    def folded():
-        return fold(latest_per_run(spark.read.table(kept_facts_table(name)), run_key, columns))
+        return spark.readStream.table(newest)

@@ -75,7 +75,7 @@ def test_each_change_refreshes_what_it_feeds(tmp_path):
 
     rules = plan_refresh(previous, inputs(tmp_path, rules_text="- other rule"), [], TABLES, warehouse)
     assert rules.start == {"silver_file_records", "silver_file_records_quarantine", "gold_expectation_metrics_newest",
-                           "silver_file_history_newest"}
+                           "silver_file_history_dxr_newest"}
 
     policies = plan_refresh(previous, inputs(tmp_path, catalogue_text="policies: [x]"), [], TABLES, warehouse)
     assert policies.start == set(freshness.POLICY_TABLES)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, Mapping, Optional, Sequence
 
 from file_records import pipelines
-from file_records.datasets import KEPT_FACT_TABLES, kept_facts_table
+from file_records.datasets import kept_facts_tables
 from file_records.errors import PipelineRunError, StateError, UsageError
 from file_records.local import failures
 from file_records.local.freshness import downstream
@@ -22,6 +22,7 @@ from file_records.local.progress import Progress
 from file_records.local.runlog import RunLog, jvm_output_to, python_logging_to, stop_jvm
 from file_records.local.spark import LocalSparkError, LocalSparkSettings, StatePaths, connect_session
 from file_records.local.summary import summary_lines
+from file_records.local.tables import row_count, table_names
 
 PIPELINE_DIR = Path(pipelines.__file__).resolve().parent
 SPEC_PATH = PIPELINE_DIR / "spark-pipeline.yml"
@@ -79,7 +80,7 @@ def state_lock(paths: StatePaths) -> Iterator[None]:
 def protected_tables(names: Sequence[str]) -> list[str]:
     """Bronze tables keep history the sources cannot give again, and kept facts the figures of past
     runs as they were computed on their day; they are never reset."""
-    kept = {kept_facts_table(name) for name in KEPT_FACT_TABLES}
+    kept = set(kept_facts_tables())
     return [name for name in names if name.startswith("bronze_") or name in kept]
 
 
@@ -162,7 +163,7 @@ def _run_with_log(paths, conf, spark_settings, full_refresh, dry_run, on_event, 
         if result.completed and not dry_run:
             finishing = time.monotonic()
             # Tables this run did not refresh keep the counts of the run that last wrote them.
-            result.table_counts = table_counts(spark, known={**(known_counts or {}), **result.table_counts})
+            result.table_counts = table_counts(paths, known={**(known_counts or {}), **result.table_counts})
             result.summary = summary_lines(spark, result.table_counts, known_counts or {})
             log.write(f"counts and summary in {time.monotonic() - finishing:.1f} s", echo=False)
         return result
@@ -195,15 +196,19 @@ def _graph_registry_class():
         graph layer by layer, which gives the dependency order back.
         """
 
-        def __init__(self, *args, only: Optional[set[str]] = None, **kwargs) -> None:
+        def __init__(self, *args, only: Optional[set[str]] = None, record_only: bool = False, **kwargs) -> None:
             super().__init__(*args, **kwargs)
             self.reads: dict[str, set[str]] = {}
             # A layer's graph holds only the layer's datasets: what it reads was written by an earlier
             # layer (or run) and is read as a table. A smaller graph registers and resolves faster.
             self.only = only
+            # Only learn the reads (nothing is sent to the server): what the layers are made from.
+            self.record_only = record_only
 
         def register_output(self, output) -> None:
-            if self.only is None or output.name in self.only:
+            if self.record_only:
+                self.reads.setdefault(output.name, set())
+            elif self.only is None or output.name in self.only:
                 super().register_output(output)
 
         def register_flow(self, flow) -> None:
@@ -211,6 +216,9 @@ def _graph_registry_class():
             from pyspark.pipelines.add_pipeline_analysis_context import add_pipeline_analysis_context
 
             if self.only is not None and flow.target not in self.only:
+                return
+            if self.record_only:
+                self.reads.setdefault(flow.target, set()).update(_named_tables(flow.func()._plan.plan(self._client)))
                 return
             with add_pipeline_analysis_context(
                 spark=self._spark, dataflow_graph_id=self._dataflow_graph_id, flow_name=flow.name
@@ -271,13 +279,18 @@ def refresh_layers(reads: Mapping[str, set[str]]) -> list[list[str]]:
     return layers
 
 
-def _register(spark, paths, conf, only: Optional[Iterable[str]] = None):
+def _register(spark, paths, conf, only: Optional[Iterable[str]] = None, record_only: bool = False):
+    """Load the definition files into a new graph on the server (``only``: just those datasets), or
+    with ``record_only`` into none: then only the reads of every dataset are learnt."""
     from pyspark.pipelines.cli import register_definitions
     from pyspark.pipelines.spark_connect_pipeline import create_dataflow_graph
 
     spec = _build_spec(paths, conf)
-    graph_id = create_dataflow_graph(spark, default_catalog=None, default_database=DATABASE, sql_conf=dict(conf))
-    registry = _graph_registry_class()(spark, graph_id, only=set(only) if only is not None else None)
+    graph_id = "reads-only" if record_only else create_dataflow_graph(
+        spark, default_catalog=None, default_database=DATABASE, sql_conf=dict(conf)
+    )
+    registry = _graph_registry_class()(spark, graph_id, only=set(only) if only is not None else None,
+                                       record_only=record_only)
     try:
         with contextlib.redirect_stdout(io.StringIO()):  # pyspark prints "Loading definitions…" lines
             register_definitions(SPEC_PATH, registry, spec, spark, graph_id)
@@ -293,8 +306,10 @@ def _register(spark, paths, conf, only: Optional[Iterable[str]] = None):
 def _run_graph(spark, paths, conf, full_refresh, dry_run, on_event, say, log: RunLog,
                refresh_start: Optional[Iterable[str]] = None) -> RunResult:
     registering = time.monotonic()
-    spec, graph_id, reads = _register(spark, paths, conf)
-    log.write(f"pipeline graph registered in {time.monotonic() - registering:.1f} s", echo=False)
+    # A dry run validates the whole graph on the server; a run learns the graph's shape here and
+    # registers each layer's datasets when it runs them.
+    spec, graph_id, reads = _register(spark, paths, conf, record_only=not dry_run)
+    log.write(f"pipeline definitions loaded in {time.monotonic() - registering:.1f} s", echo=False)
     unknown = sorted(set(full_refresh) - set(reads))
     if unknown:
         raise PipelineRunError(
@@ -312,7 +327,7 @@ def _run_graph(spark, paths, conf, full_refresh, dry_run, on_event, say, log: Ru
     progress = Progress(total=len(result.refreshed), show=say)
     for number, layer in enumerate(layers):
         began = time.monotonic()
-        if number:
+        if not dry_run:
             # A graph serves one run on the Connect server; each layer gets a freshly registered one.
             spec, graph_id, _ = _register(spark, paths, conf, only=layer)
         registered = time.monotonic()
@@ -323,7 +338,7 @@ def _run_graph(spark, paths, conf, full_refresh, dry_run, on_event, say, log: Ru
             progress.layer_done([t for t in layer if t in progress.failed], {}, ok=False)
             raise
         if not dry_run:
-            counts = _layer_counts(spark, layer)
+            counts = _layer_counts(paths, layer)
             result.table_counts.update({k: v for k, v in counts.items() if v is not None})
             progress.layer_done(layer, counts)
         log.write(f"layer {number + 1} of {len(layers)} ({', '.join(layer)}): registered in {registered - began:.1f} s, "
@@ -332,14 +347,10 @@ def _run_graph(spark, paths, conf, full_refresh, dry_run, on_event, say, log: Ru
     return result
 
 
-def _layer_counts(spark, layer: Sequence[str]) -> dict[str, Optional[int]]:
-    counts: dict[str, Optional[int]] = {}
-    for name in layer:
-        try:
-            counts[name] = spark.read.table(f"{DATABASE}.{name}").count()
-        except Exception:  # noqa: BLE001 - a view or a table the layer did not create: no count
-            counts[name] = None
-    return counts
+def _layer_counts(paths: StatePaths, layer: Sequence[str]) -> dict[str, Optional[int]]:
+    """Rows per table, from the parquet footers of its committed files (a Spark count per table
+    costs a job each); None for a dataset with no table (a view)."""
+    return {name: row_count(paths.root, name) for name in layer}
 
 
 def _run_layer(spark, graph_id, spec, layer, full_refresh, dry_run, on_event, result: RunResult,
@@ -388,10 +399,11 @@ def _failure_message(summary: failures.FailureSummary, log: RunLog) -> str:
     return "\n".join(summary.lines(log.path))
 
 
-def table_counts(spark, known: Optional[Mapping[str, int]] = None) -> dict[str, int]:
+def table_counts(paths: StatePaths, known: Optional[Mapping[str, int]] = None) -> dict[str, int]:
+    """Rows of every table of the state directory: ``known`` counts, else from the parquet footers."""
     known = known or {}
-    names = sorted(row.tableName for row in spark.sql(f"SHOW TABLES IN {DATABASE}").collect() if not row.isTemporary)
-    return {name: known[name] if name in known else spark.read.table(f"{DATABASE}.{name}").count() for name in names}
+    return {name: known[name] if name in known else row_count(paths.root, name) or 0
+            for name in table_names(paths.root)}
 
 
 __all__ = [

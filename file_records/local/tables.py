@@ -129,6 +129,16 @@ def committed_files(state_root: Path, table: str) -> list[Path]:
     return _data_files(folder)
 
 
+def row_count(state_root: Path, table: str) -> Optional[int]:
+    """Rows of ``table`` from its committed files' parquet footers (no data read); None when the
+    state directory has no such table."""
+    import pyarrow.parquet as pq
+
+    if not (Path(state_root) / "warehouse" / table).is_dir():
+        return None
+    return sum(pq.read_metadata(path).num_rows for path in committed_files(state_root, table))
+
+
 def table_names(state_root: Path) -> list[str]:
     warehouse = Path(state_root) / "warehouse"
     if not warehouse.is_dir():

@@ -16,6 +16,12 @@ STATUS_COLUMNS = [
     "username", "active", "source", "status", "files", "bytes", "estimated_bytes", "requests", "retries",
     "duration_seconds", "error", "depth_capped", "home_missing", "scan_id", "ingestion_date", "ingested_at",
 ]
+#: Columns of gold_user_inventory (user_inventory), in order.
+INVENTORY_COLUMNS = [
+    "username", "file_count", "total_size", "total_size_gb", "status", "file_source", "error", "active",
+    "workspace_files", "workspace_bytes", "dbfs_files", "dbfs_bytes", "estimated_bytes", "last_modified_at",
+    "requests", "retries", "depth_capped", "scan_time", "scan_id", "ingestion_date",
+]
 # The predecessor's CSV columns, in its order: consumers of that CSV read these first.
 PREDECESSOR_COLUMNS = ["username", "file_count", "total_size", "total_size_gb", "status", "file_source", "error"]
 

@@ -38,12 +38,16 @@ if _dxr or _workspace:
     _dxr_rules = load_rules("silver_file_records") if _dxr else ()
     _workspace_rules = load_rules("silver_workspace_files") if _workspace else ()
 
-    def _newest_sightings():
-        return lifecycle.sightings(
-            dxr_candidates=spark.read.table(dataset("silver_file_records").candidates) if _dxr else None,  # noqa: F821
+    # One part per source: a run that takes a snapshot of one source does not sight the other's again.
+    _newest_sightings = {}
+    if _dxr:
+        _newest_sightings["dxr"] = lambda: lifecycle.sightings(
+            dxr_candidates=spark.read.table(dataset("silver_file_records").candidates),  # noqa: F821
             dxr_rules=_dxr_rules,
-            workspace_candidates=spark.read.table(dataset("silver_workspace_files").candidates)  # noqa: F821
-            if _workspace else None,
+        )
+    if _workspace:
+        _newest_sightings["workspace"] = lambda: lifecycle.sightings(
+            workspace_candidates=spark.read.table(dataset("silver_workspace_files").candidates),  # noqa: F821
             workspace_rules=_workspace_rules,
         )
 

@@ -6,6 +6,7 @@ from pyspark import pipelines as dp
 from file_records.connectors.workspace.source import WorkspaceDataSource
 from file_records.pipelines import conf as pipeline_conf
 from file_records.pipelines.guarded import define_guarded_silver
+from file_records.pipelines.kept_facts import define_kept_facts
 from file_records.pipelines.logic import workspace
 
 if pipeline_conf.enabled(spark.conf.get, "workspace"):  # noqa: F821 - `spark` is provided by the pipeline runtime
@@ -36,10 +37,16 @@ if pipeline_conf.enabled(spark.conf.get, "workspace"):  # noqa: F821 - `spark` i
         comment="One row per Workspace or DBFS object of the newest complete scan.",
     )
 
-    @dp.materialized_view(
-        name="gold_user_inventory",
-        comment="One row per user per scan: files, bytes (GiB), status, file source and errors.",
-    )
-    def gold_user_inventory():
-        bronze = spark.read.table("bronze_workspace_objects")  # noqa: F821
+    def _inventory(bronze):
         return workspace.user_inventory(workspace.scan_status(bronze), workspace.rule_input_history(bronze))
+
+    define_kept_facts(
+        spark,  # noqa: F821
+        "gold_user_inventory",
+        comment="One row per user per scan: files, bytes (GiB), status, file source and errors.",
+        columns=workspace.INVENTORY_COLUMNS,
+        run_key=("scan_id",),
+        newest=lambda: _inventory(workspace.latest_scan(spark.read.table("bronze_workspace_objects"))),  # noqa: F821
+        every_run=lambda: _inventory(spark.read.table("bronze_workspace_objects")),  # noqa: F821
+        fold=lambda inventory: inventory,
+    )

@@ -196,3 +196,10 @@ def test_the_connection_reads_nothing_else_and_writes_nothing(state, tmp_path):
             with pytest.raises(duckdb.Error):
                 con.execute(sql)
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_row_count_reads_the_footers_of_committed_files_only(state):
+    """The runner's per-table counts: the uncommitted bronze part file is not counted."""
+    assert tables.row_count(state, "bronze_dxr_files") == 3
+    assert tables.row_count(state, "gold_policy_flags") == 4
+    assert tables.row_count(state, "no_such_table") is None
