@@ -38,6 +38,7 @@ __all__ = [
     "kept_facts_tables",
     "newest_facts_table",
     "newest_facts_tables",
+    "working_tables",
 ]
 
 #: Columns a quarantine table adds after the candidate columns (see ``expectations.engine.quarantine``).
@@ -205,3 +206,10 @@ def key_columns(name: str) -> tuple[str, ...]:
     """The key column(s) of dataset ``name``; an empty tuple for a name that is not registered."""
     found = DATASETS.get(name)
     return found.key if found is not None else ()
+
+
+def working_tables() -> frozenset[str]:
+    """The tables the published ones are made from (candidates, newest and kept facts): readable,
+    but not part of the stable contract."""
+    facts = [table for name in KEPT_FACTS for table in newest_facts_tables(name)] + list(kept_facts_tables())
+    return frozenset([d.candidates for d in DATASETS.values()] + facts)

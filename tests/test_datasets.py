@@ -167,3 +167,15 @@ def test_silver_workspace_files_matches_the_workspace_logic(spark):
     assert len({r.path for r in rows}) < len(rows)
     assert any(r.object_id is None for r in rows)
     assert tuple(engine.quarantine(candidates, rules).columns) == spec.quarantine_columns
+
+
+def test_working_tables_are_the_candidates_and_kept_facts_not_the_published_tables():
+    from file_records import datasets
+
+    working = datasets.working_tables()
+    assert {"silver_file_records_candidates", "silver_workspace_files_candidates", "gold_expectation_metrics_newest",
+            "gold_expectation_metrics_kept", "silver_file_history_dxr_newest", "silver_file_history_workspace_kept",
+            "gold_user_inventory_kept"} <= working
+    assert not working & {"silver_file_records", "gold_expectation_metrics", "silver_file_history",
+                          "gold_policy_summary", "gold_user_inventory", "bronze_dxr_files"}
+    assert set(datasets.kept_facts_tables()) <= working

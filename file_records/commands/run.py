@@ -14,6 +14,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from file_records.datasets import working_tables
 from file_records.errors import FileRecordsError, UsageError
 from file_records.settings import LocalSparkSettings, Settings, load, load_settings
 
@@ -149,11 +150,20 @@ def _say_idle(decision, state_dir: Path, console: Console) -> None:
         "`--force-snapshot` takes a snapshot now.",
         soft_wrap=True,
     )
-    table = Table(title=f"Tables in {state_dir}")
+    _print_tables(state_dir, dict(sorted((decision.previous or {}).get("counts", {}).items())))
+
+
+def _print_tables(state_dir: Path, counts: dict[str, int]) -> None:
+    """The published tables and their rows; the working tables they are made from in one line."""
+    working = sorted(name for name in counts if name in working_tables())
+    table = Table(title=f"Tables in {state_dir}",
+                  caption=f"and {len(working)} working tables (*_candidates, *_newest, *_kept: docs/incremental.md)"
+                  if working else None)
     table.add_column("table")
     table.add_column("rows", justify="right")
-    for name, count in sorted((decision.previous or {}).get("counts", {}).items()):
-        table.add_row(name, f"{count:,}")
+    for name, count in counts.items():
+        if name not in working:
+            table.add_row(name, f"{count:,}")
     Console().print(table)
 
 
@@ -317,12 +327,7 @@ def _run_once(args: argparse.Namespace, console: Console, prepared: _Prepared, f
     if args.demo:
         with (console.status("writing the report…") if console.is_terminal else _no_status()):
             report = _write_demo_report(args.state_dir)
-    table = Table(title=f"Tables in {args.state_dir}")
-    table.add_column("table")
-    table.add_column("rows", justify="right")
-    for name, count in result.table_counts.items():
-        table.add_row(name, f"{count:,}")
-    Console().print(table)
+    _print_tables(args.state_dir, result.table_counts)
     if report is not None:
         console.print(f"[bold]Report:[/] {report}", soft_wrap=True)
     console.print(f'Query them with: file-records query --state-dir {args.state_dir} "SELECT * FROM <table>"',

@@ -225,6 +225,10 @@ def sightings(
         parts.append(workspace_sightings(workspace_candidates, workspace_rules))
     if not parts:
         raise ValueError("lifecycle needs at least one source")
+    return _union_all(parts)
+
+
+def _union_all(parts: Sequence[DataFrame]) -> DataFrame:
     out = parts[0]
     for part in parts[1:]:
         out = out.union(part)  # same explicit column list: positional union is by name
@@ -287,27 +291,6 @@ def workspace_observations(bronze: DataFrame, rules: Sequence[Rule]) -> DataFram
     return observations_from_sightings(
         workspace_sightings(candidates, rules), snapshots(workspace_bronze=bronze), complete_listings(bronze)
     )
-
-
-def observations(
-    *,
-    dxr_bronze: Optional[DataFrame] = None,
-    dxr_rules: Sequence[Rule] = (),
-    workspace_bronze: Optional[DataFrame] = None,
-    workspace_rules: Sequence[Rule] = (),
-) -> DataFrame:
-    """The observations of every configured source."""
-    parts = []
-    if dxr_bronze is not None:
-        parts.append(dxr_observations(dxr_bronze, dxr_rules))
-    if workspace_bronze is not None:
-        parts.append(workspace_observations(workspace_bronze, workspace_rules))
-    if not parts:
-        raise ValueError("lifecycle needs at least one source")
-    out = parts[0]
-    for part in parts[1:]:
-        out = out.union(part)  # same explicit column list: positional union is by name
-    return out
 
 
 def every_sighting(
