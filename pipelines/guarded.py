@@ -35,10 +35,10 @@ def define_guarded_silver(
     @dp.materialized_view(
         name=guarded_dataset.candidates,
         comment=f"The newest run's rows for {name}, typed and deduplicated, before the rules: what {name}, "
-        "its quarantine and the expectation metrics read.",
+        "its quarantine and the expectation metrics read (the raw line only where a drop or fail rule breaks).",
     )
     def candidate_rows():
-        return candidates()
+        return _raw_lines_of_quarantined_rows_only(candidates(), rules, guarded_dataset.candidate_columns)
 
     def checked() -> DataFrame:
         return spark.read.table(guarded_dataset.candidates)
@@ -55,3 +55,19 @@ def define_guarded_silver(
     )
     def quarantine():
         return engine.quarantine(checked(), rules, timestamp=F.col("ingested_at"))
+
+
+RAW_LINE = "raw_json"
+
+
+def _raw_lines_of_quarantined_rows_only(rows: DataFrame, rules: Sequence, columns: Sequence[str]) -> DataFrame:
+    """The raw line is what the quarantine shows; the other rows never read it again. Keeping it only
+    where a drop or fail rule breaks spares writing (and reading) the whole snapshot's JSON a second
+    time. Not when a rule reads the raw line itself: then every row keeps it, as the rule saw it."""
+    gating = [rule for rule in rules if rule.action in ("drop", "fail")]
+    if RAW_LINE not in columns or any(RAW_LINE in rule.constraint for rule in rules):
+        return rows
+    if not gating:
+        return rows.withColumn(RAW_LINE, F.lit(None).cast("string"))
+    broken = F.size(engine.failed_rules_column(gating)) > 0
+    return rows.withColumn(RAW_LINE, F.when(broken, F.col(RAW_LINE)))

@@ -322,27 +322,30 @@ def _attribute_hash() -> Column:
     return F.sha2(F.to_json(F.struct(*tracked)), 256)
 
 
+# The tracked attributes a version shows; the windows below carry only their hash (narrow rows sort
+# several times cheaper), and the opening observation's attributes are joined back at the end.
+_ATTRIBUTE_COLUMNS: tuple[str, ...] = ("path", "file_name", "size", "content_sha256", "last_modified_at", "owner", "labels")
+_KEY = ("source_system", "file_id", "snapshot_id")
+
+
 def _events(obs: DataFrame) -> DataFrame:
-    """Observations plus removal markers, with ``_kind`` (present | quarantined | removed)."""
+    """Observations plus removal markers, narrow (key, ``ingested_at``, ``_kind`` present |
+    quarantined | removed, ``_hash`` of the tracked attributes)."""
     per_file = Window.partitionBy("source_system", "file_id").orderBy("snapshot_id")
-    obs = obs.withColumn("_next_obs", F.lead("snapshot_id").over(per_file))
-    seen = obs.select(
-        *OBSERVATION_COLUMNS[:-2],
+    narrow = obs.select(
+        *_KEY,
+        "ingested_at",
+        "_removal_at",
         F.when(F.col("_present"), F.lit(_PRESENT)).otherwise(F.lit(_QUARANTINED)).alias("_kind"),
         _attribute_hash().alias("_hash"),
-    )
+    ).withColumn("_next_obs", F.lead("snapshot_id").over(per_file))
+    seen = narrow.select(*_KEY, "ingested_at", "_kind", "_hash")
     # Missing from the next complete snapshot before the file's next observation: removed there.
-    removed = obs.where(
+    removed = narrow.where(
         F.col("_removal_at").isNotNull() & (F.col("_next_obs").isNull() | (F.col("_next_obs") > F.col("_removal_at")))
     ).select(
         "source_system",
         "file_id",
-        *[F.lit(None).cast("string").alias(name) for name in ("path", "file_name")],
-        F.lit(None).cast("bigint").alias("size"),
-        F.lit(None).cast("string").alias("content_sha256"),
-        F.lit(None).cast("timestamp").alias("last_modified_at"),
-        F.lit(None).cast("string").alias("owner"),
-        F.lit(None).cast("array<string>").alias("labels"),
         F.col("_removal_at").alias("snapshot_id"),
         F.lit(None).cast("timestamp").alias("ingested_at"),
         F.lit(_REMOVED).alias("_kind"),
@@ -383,7 +386,11 @@ def _boundaries(obs: DataFrame) -> DataFrame:
 
 def history_from_observations(obs: DataFrame, snaps: DataFrame) -> DataFrame:
     """``silver_file_history`` (:data:`HISTORY_COLUMNS`) from observations and the snapshot list."""
-    versions = _boundaries(obs).where(F.col("_kind") == _PRESENT)
+    attributes = obs.select(*[F.col(c).alias(f"_a_{c}") for c in _KEY], *_ATTRIBUTE_COLUMNS)
+    opened = _boundaries(obs).where(F.col("_kind") == _PRESENT)
+    versions = opened.join(
+        attributes, [F.col(c) == F.col(f"_a_{c}") for c in _KEY], "inner"
+    )
     closing = F.broadcast(
         snaps.select(
             F.col("source_system").alias("_c_source"),
