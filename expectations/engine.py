@@ -37,6 +37,7 @@ __all__ = [
     "metrics_for",
     "metrics_from_runs",
     "metrics_per_run",
+    "passes_gating_rules",
     "quarantine",
     "rule_failed",
     "rule_passed",
@@ -167,6 +168,11 @@ def apply_rules(
 def _gating(rules: Sequence[Rule], include_fail: bool = True) -> list[Rule]:
     actions = ("drop", "fail") if include_fail else ("drop",)
     return [r for r in rules if r.action in actions]
+
+
+def passes_gating_rules(rules: Sequence[Rule]) -> Column:
+    """TRUE when the row breaks no drop or fail rule: a row the guarded dataset keeps (see :func:`passing`)."""
+    return _all_passed(_gating(rules))
 
 
 def passing(df: DataFrame, rules: Sequence[Rule]) -> DataFrame:

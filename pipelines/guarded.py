@@ -64,10 +64,6 @@ def _raw_lines_of_quarantined_rows_only(rows: DataFrame, rules: Sequence, column
     """The raw line is what the quarantine shows; the other rows never read it again. Keeping it only
     where a drop or fail rule breaks spares writing (and reading) the whole snapshot's JSON a second
     time. Not when a rule reads the raw line itself: then every row keeps it, as the rule saw it."""
-    gating = [rule for rule in rules if rule.action in ("drop", "fail")]
     if RAW_LINE not in columns or any(RAW_LINE in rule.constraint for rule in rules):
         return rows
-    if not gating:
-        return rows.withColumn(RAW_LINE, F.lit(None).cast("string"))
-    broken = F.size(engine.failed_rules_column(gating)) > 0
-    return rows.withColumn(RAW_LINE, F.when(broken, F.col(RAW_LINE)))
+    return rows.withColumn(RAW_LINE, F.when(~engine.passes_gating_rules(rules), F.col(RAW_LINE)))

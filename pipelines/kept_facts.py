@@ -24,6 +24,7 @@ runs computed under the same rules and settings, the same rows.
 from __future__ import annotations
 
 import os
+from functools import reduce
 from typing import Callable, Mapping, Optional, Sequence, Union
 
 from pyspark import pipelines as dp
@@ -82,11 +83,8 @@ def define_kept_facts(
 
     @dp.materialized_view(name=name, comment=comment)
     def folded():
-        kept = None
-        for part in parts:
-            latest = latest_per_run(spark.read.table(kept_facts_table(name, part)), run_key, columns)
-            kept = latest if kept is None else kept.union(latest)
-        return fold(kept)
+        kept = [latest_per_run(spark.read.table(kept_facts_table(name, part)), run_key, columns) for part in parts]
+        return fold(reduce(DataFrame.union, kept))
 
 
 def _define_kept_part(spark: SparkSession, name: str, part: Optional[str], compute: Callable[[], DataFrame],

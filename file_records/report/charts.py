@@ -33,6 +33,16 @@ def rules_scale(rules: Iterable[dict]) -> float:
     return _nice_max(highest or 0.001)
 
 
+def _plot_area(plot_w: float, plot_h: float, top_label: str, *guides: str) -> list[str]:
+    """The plot's background, its guide lines and the labels of its top and its zero."""
+    return [
+        f'<rect x="{PAD_L}" y="{PAD_T}" width="{plot_w}" height="{plot_h}" fill="#fbfcfd" stroke="#e4e7eb"/>',
+        *guides,
+        f'<text x="{PAD_L - 4}" y="{PAD_T + 4}" text-anchor="end">{e(top_label)}</text>',
+        f'<text x="{PAD_L - 4}" y="{PAD_T + plot_h}" text-anchor="end">0</text>',
+    ]
+
+
 def rule_chart(entry: dict, top: Optional[float] = None) -> str:
     """Failure rate per ingestion date as bars; a green tick marks a date without failures.
     ``top``: the failure rate at the top of the chart (the shared scale); None: this rule's own."""
@@ -50,13 +60,11 @@ def rule_chart(entry: dict, top: Optional[float] = None) -> str:
             f'width="{CHART_W}" height="{CHART_H}" '
             f'viewBox="0 0 {CHART_W} {CHART_H}" role="img" aria-label="{e(label)}">'
         ),
-        f'<rect x="{PAD_L}" y="{PAD_T}" width="{plot_w}" height="{plot_h}" fill="#fbfcfd" stroke="#e4e7eb"/>',
-        (
+        *_plot_area(
+            plot_w, plot_h, fmt_rate(top),
             f'<line x1="{PAD_L}" y1="{PAD_T + plot_h / 2:.1f}" x2="{PAD_L + plot_w}" '
-            f'y2="{PAD_T + plot_h / 2:.1f}" stroke="#eceff2" stroke-dasharray="3 3"/>'
+            f'y2="{PAD_T + plot_h / 2:.1f}" stroke="#eceff2" stroke-dasharray="3 3"/>',
         ),
-        f'<text x="{PAD_L - 4}" y="{PAD_T + 4}" text-anchor="end">{e(fmt_rate(top))}</text>',
-        f'<text x="{PAD_L - 4}" y="{base_y}" text-anchor="end">0</text>',
     ]
     n = len(series)
     if n == 0:
@@ -110,9 +118,7 @@ def changes_chart(source: dict, top: int) -> str:
             f'data-scale="{int(top)}" width="{width}" height="{CHANGES_H}" viewBox="0 0 {width} {CHANGES_H}" '
             f'role="img" aria-label="{e(label)}">'
         ),
-        f'<rect x="{PAD_L}" y="{PAD_T}" width="{plot_w}" height="{plot_h}" fill="#fbfcfd" stroke="#e4e7eb"/>',
-        f'<text x="{PAD_L - 4}" y="{PAD_T + 4}" text-anchor="end">{e(fmt_count(top))}</text>',
-        f'<text x="{PAD_L - 4}" y="{base_y}" text-anchor="end">0</text>',
+        *_plot_area(plot_w, plot_h, fmt_count(top)),
     ]
     slot = plot_w / max(len(snapshots), 1)
     bar_w = max(2.0, min(12.0, slot * 0.8 / len(CHANGE_KINDS)))

@@ -57,6 +57,7 @@ snapshot variant: one fold keeps the local run and Databricks producing identica
 
 from __future__ import annotations
 
+from functools import reduce
 from typing import Optional, Sequence
 
 from pyspark.sql import Column, DataFrame, Window
@@ -73,13 +74,11 @@ __all__ = [
     "SIGHTING_COLUMNS",
     "HISTORY_COLUMNS",
     "TRACKED_ATTRIBUTES",
-    "dxr_observations",
     "file_changes",
     "file_history",
     "history_from_sightings",
     "sightings",
     "snapshots",
-    "workspace_observations",
 ]
 
 TRACKED_ATTRIBUTES: tuple[str, ...] = ("size", "content_sha256", "last_modified_at", "path", "labels", "owner")
@@ -124,16 +123,6 @@ def _str_array(c: Column) -> Column:
     return F.coalesce(c.cast("array<string>"), F.array().cast("array<string>"))
 
 
-def _gating(rules: Sequence[Rule]) -> list[Rule]:
-    # The rules a guarded dataset drops on (engine.passing): drop and fail.
-    return [r for r in rules if r.action in ("drop", "fail")]
-
-
-def _passed(rules: Sequence[Rule]) -> Column:
-    gating = _gating(rules)
-    return F.size(engine.failed_rules_column(gating)) == 0 if gating else F.lit(True)
-
-
 def snapshots(dxr_bronze: Optional[DataFrame] = None, workspace_bronze: Optional[DataFrame] = None) -> DataFrame:
     """One row per snapshot (DXR) / scan (workspace) in bronze, ledger-only ones included:
     ``source_system, snapshot_id, ingestion_date, ingested_at`` (the snapshot's time)."""
@@ -152,10 +141,7 @@ def snapshots(dxr_bronze: Optional[DataFrame] = None, workspace_bronze: Optional
         .select(*SNAPSHOT_COLUMNS)
         for p in parts
     ]
-    out = frames[0]
-    for frame in frames[1:]:
-        out = out.union(frame)
-    return out
+    return reduce(DataFrame.union, frames)  # one explicit column list: positional union is by name
 
 
 def dxr_sightings(candidates: DataFrame, rules: Sequence[Rule]) -> DataFrame:
@@ -178,7 +164,7 @@ def dxr_sightings(candidates: DataFrame, rules: Sequence[Rule]) -> DataFrame:
         _str_array(F.col("labels")).alias("labels"),
         "snapshot_id",
         "ingested_at",
-        _passed(rules).alias("present"),
+        engine.passes_gating_rules(rules).alias("present"),
         F.lit(None).cast("string").alias("listing_user"),
         F.lit(None).cast("string").alias("listing_source"),
     )
@@ -204,7 +190,7 @@ def workspace_sightings(candidates: DataFrame, rules: Sequence[Rule]) -> DataFra
         F.array().cast("array<string>").alias("labels"),
         F.col("scan_id").alias("snapshot_id"),
         "ingested_at",
-        _passed(rules).alias("present"),
+        engine.passes_gating_rules(rules).alias("present"),
         F.col("username").alias("listing_user"),
         source.alias("listing_source"),
     )
@@ -225,14 +211,7 @@ def sightings(
         parts.append(workspace_sightings(workspace_candidates, workspace_rules))
     if not parts:
         raise ValueError("lifecycle needs at least one source")
-    return _union_all(parts)
-
-
-def _union_all(parts: Sequence[DataFrame]) -> DataFrame:
-    out = parts[0]
-    for part in parts[1:]:
-        out = out.union(part)  # same explicit column list: positional union is by name
-    return out
+    return reduce(DataFrame.union, parts)  # one explicit column list: positional union is by name
 
 
 def complete_listings(workspace_bronze: DataFrame) -> DataFrame:
@@ -277,20 +256,6 @@ def observations_from_sightings(
         "left",
     ).select(*columns, F.col("_next_complete").alias("_removal_at"))
     return dxr_part.union(workspace_part)
-
-
-def dxr_observations(bronze: DataFrame, rules: Sequence[Rule]) -> DataFrame:
-    """Every DXR file of every snapshot in bronze (:data:`OBSERVATION_COLUMNS`)."""
-    candidates = dxr.file_history(bronze.where(F.col("record_type") == RECORD_TYPE_FILE))
-    return observations_from_sightings(dxr_sightings(candidates, rules), snapshots(dxr_bronze=bronze))
-
-
-def workspace_observations(bronze: DataFrame, rules: Sequence[Rule]) -> DataFrame:
-    """Every workspace/DBFS file of every scan in bronze (:data:`OBSERVATION_COLUMNS`)."""
-    candidates = workspace.file_history(bronze.where(F.col("record_type") == RECORD_TYPE_OBJECT))
-    return observations_from_sightings(
-        workspace_sightings(candidates, rules), snapshots(workspace_bronze=bronze), complete_listings(bronze)
-    )
 
 
 def every_sighting(

@@ -89,8 +89,7 @@ def workspace_files_by_run(bronze: DataFrame, runs: DataFrame, rules: Sequence[R
 def latest_run(files: DataFrame) -> DataFrame:
     """``files`` (``silver_all_files``) plus ``run_date``: the newest ingestion date of any source,
     the date the current flags are detected on (the newest run of the history)."""
-    newest = files.agg(F.max("ingestion_date").alias(RUN_DATE))
-    return files.crossJoin(newest)
+    return files.crossJoin(_newest_run_date(files))
 
 
 def figures_history(
@@ -136,8 +135,12 @@ def summary_history(catalogue: Union[Catalogue, Sequence[Policy]], *, days: int,
 def newest_figures(flags: DataFrame, files: DataFrame, catalogue: Union[Catalogue, Sequence[Policy]]) -> DataFrame:
     """The newest run's policy figures: every catalogue policy on the newest run date of ``files``
     (``silver_all_files``), from ``flags`` (``gold_policy_flags``, detected on that date)."""
-    runs = files.agg(F.max("ingestion_date").alias(RUN_DATE)).where(F.col(RUN_DATE).isNotNull())
-    return run_figures(flags, runs, catalogue)
+    return run_figures(flags, _newest_run_date(files).where(F.col(RUN_DATE).isNotNull()), catalogue)
+
+
+def _newest_run_date(files: DataFrame) -> DataFrame:
+    """One row, ``run_date``: the newest ingestion date of any source in ``files`` (``silver_all_files``)."""
+    return files.agg(F.max("ingestion_date").alias(RUN_DATE))
 
 
 def within_days(figures: DataFrame, days: int) -> DataFrame:

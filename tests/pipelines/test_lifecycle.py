@@ -210,7 +210,7 @@ def test_file_changes_per_snapshot(history, snaps):
 def test_observation_columns_follow_unified_files(bronzes):
     dxr_bronze, _ = bronzes
     rules = load_rules("silver_file_records")
-    obs = lifecycle.dxr_observations(dxr_bronze, rules).where(f"snapshot_id = '{S3}' AND _present")
+    obs = lifecycle.dxr_sightings(dxr.file_history(dxr_bronze), rules).where(f"snapshot_id = '{S3}' AND present")
     silver = dxr.file_history(dxr_bronze.where(f"snapshot_id = '{S3}'"))
     from file_records.expectations import engine
 
