@@ -113,6 +113,12 @@ def _event_text(result: dict) -> Optional[str]:
     return result["pipeline_event_result"].event.message
 
 
+def _event_time(result: dict) -> str:
+    """The engine's own time of an event (UTC, to the millisecond): where a layer's seconds went."""
+    stamp = result["pipeline_event_result"].event.timestamp
+    return stamp.ToDatetime().strftime("%H:%M:%S.%f")[:-3]
+
+
 def run_pipeline(
     state_dir: Path,
     conf: Mapping[str, str],
@@ -373,7 +379,7 @@ def _run_layer(spark, graph_id, spec, layer, full_refresh, dry_run, on_event, re
             if message is None:
                 continue
             result.events.append(message)
-            log.write(f"event: {message.rstrip()}")
+            log.write(f"event {_event_time(item)}: {message.rstrip()}")
             progress.event(message)
             on_event(message)
             if _COMPLETED.search(message):

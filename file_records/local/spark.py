@@ -171,6 +171,10 @@ def connect_session(
         **spark_conf(paths, settings),
         "spark.connect.grpc.binding.address": "127.0.0.1",
         "spark.connect.grpc.binding.port": str(port),
+        # The engine checks its flows once per this interval (1 s by default) and ends a run one more
+        # interval after the last flow completed: 1 to 2 s of idling per refresh layer. At 0 its loop
+        # yields instead of sleeping; measured at 200,000 files, runs got faster, not slower.
+        "spark.sql.pipelines.execution.streamstate.pollingInterval": "0",
     }
     os.environ["SPARK_LOCAL_REMOTE"] = "1"
     ConnectSession._start_connect_server(settings.spark_master, opts)

@@ -59,6 +59,20 @@ def test_dedup_keeps_one_row_per_file_and_every_row_without_id(spark):
     assert sorted(r.raw_json for r in out if r.file_id is None) == ["{broken", "{broken2"]
 
 
+def test_dedup_is_per_snapshot_and_ties_break_on_the_query(spark):
+    s1, s2 = "20261101T000000Z-0001", "20261102T000000Z-0002"
+    rows = [
+        _row(file_id="f1", path="/a", size=1, snapshot_id=s1, source_query="q2", raw_json="a"),
+        _row(file_id="f1", path="/a", size=1, snapshot_id=s2, source_query="q2", raw_json="b"),
+        _row(file_id="f1", path="/a", size=1, snapshot_id=s2, source_query="q1", raw_json="c"),
+        _row(file_id="f2", path="/b", size=2, snapshot_id=s2, source_query="q2", raw_json="d"),
+    ]
+    out = dxr.file_history(_bronze(spark, rows)).collect()
+    assert sorted((r.snapshot_id, r.file_id, r.source_query, r.raw_json) for r in out) == [
+        (s1, "f1", "q2", "a"), (s2, "f1", "q1", "c"), (s2, "f2", "q2", "d")
+    ]
+
+
 def test_silver_flattens_labels_and_owner_and_lowercases_hashes(spark):
     rows = [
         _row(
