@@ -198,6 +198,16 @@ def jvm_output_to(log: RunLog, show_progress: Callable[[str], None] = lambda lin
         spark_context.launch_gateway = original
 
 
+def jvm_alive() -> bool:
+    """Whether the local Spark JVM this process started is still running (False when there is none).
+    A JVM that died (out of memory, killed) takes the Connect server with it, and the client would
+    retry its calls to the server for minutes."""
+    from pyspark import SparkContext
+
+    proc = getattr(SparkContext._gateway, "proc", None)
+    return proc is not None and proc.poll() is None
+
+
 def stop_jvm(timeout: float = 20.0) -> None:
     """End the local Spark JVM this process started, so that the embedded metastore (Derby, one
     JVM at a time) is free for the next process. ``SparkSession.stop`` stops Spark but leaves the

@@ -19,7 +19,7 @@ from file_records.errors import PipelineRunError, StateError, UsageError
 from file_records.local import failures
 from file_records.local.freshness import downstream
 from file_records.local.progress import Progress
-from file_records.local.runlog import RunLog, jvm_output_to, python_logging_to, stop_jvm
+from file_records.local.runlog import RunLog, jvm_alive, jvm_output_to, python_logging_to, stop_jvm
 from file_records.local.spark import LocalSparkError, LocalSparkSettings, StatePaths, connect_session
 from file_records.local.summary import summary_lines
 from file_records.local.tables import row_count, table_names
@@ -173,14 +173,18 @@ def _run_with_log(paths, conf, spark_settings, full_refresh, dry_run, on_event, 
             result.summary = summary_lines(spark, result.table_counts, known_counts or {})
             log.write(f"counts and summary in {time.monotonic() - finishing:.1f} s", echo=False)
         return result
-    except PipelineRunError:
+    except PipelineRunError as exc:
+        if not jvm_alive():
+            raise PipelineRunError(f"local Spark's JVM exited during the run{_jvm_fatal_error(log.path)}; "
+                                   f"details in {log.path}") from exc
         with contextlib.suppress(Exception):
             spark.interruptAll()  # a failed run stops here, not after the engine's own retries
         raise
     finally:
         stopping = time.monotonic()
         try:
-            spark.stop()
+            if jvm_alive():
+                spark.stop()
         finally:
             # The JVM goes too: it holds the embedded metastore until it exits, and the next
             # process (the demo's report, the next run) needs it.
@@ -188,6 +192,18 @@ def _run_with_log(paths, conf, spark_settings, full_refresh, dry_run, on_event, 
             stop_jvm()
             log.write(f"local Spark stopped in {stopped - stopping:.1f} s, its JVM exited "
                       f"{time.monotonic() - stopped:.1f} s later", echo=False)
+
+
+_JVM_FATAL = re.compile(r"java\.lang\.(OutOfMemoryError|VirtualMachineError|InternalError)\b[^\n]*")
+
+
+def _jvm_fatal_error(log_path: Path) -> str:
+    """': <the JVM's fatal error>' when the run log has one (out of memory, say), else ''."""
+    try:
+        found = _JVM_FATAL.search(Path(log_path).read_text(errors="replace"))
+    except OSError:
+        return ""
+    return f": {found.group(0).strip()}" if found else ""
 
 
 def _graph_registry_class():

@@ -108,13 +108,21 @@ def check_java() -> None:
             raise LocalSparkError(f"Java {major} found at {java}; Spark 4 needs Java 17 or newer (set JAVA_HOME)")
 
 
+def driver_java_options(paths: StatePaths) -> str:
+    """The Derby home, our quiet log4j configuration, and the throughput collector: on two cores
+    G1's concurrent threads cost a run more than the parallel collector's pauses (20,000 files:
+    56 s instead of 61 s; 200,000 files: a little faster too)."""
+    return (f"-Dderby.system.home={paths.metastore} -Dlog4j2.configurationFile={LOG4J_CONFIG.as_uri()} "
+            "-XX:+UseParallelGC")
+
+
 def spark_conf(paths: StatePaths, settings: LocalSparkSettings) -> dict[str, str]:
     metastore_url = f"jdbc:derby:;databaseName={paths.metastore / 'metastore_db'};create=true"
     return {
         "spark.sql.catalogImplementation": "hive",
         "spark.sql.warehouse.dir": str(paths.warehouse),
         "spark.hadoop.javax.jdo.option.ConnectionURL": metastore_url,
-        "spark.driver.extraJavaOptions": f"-Dderby.system.home={paths.metastore} -Dlog4j2.configurationFile={LOG4J_CONFIG.as_uri()}",
+        "spark.driver.extraJavaOptions": driver_java_options(paths),
         "spark.ui.showConsoleProgress": "false",
         "spark.driver.memory": settings.driver_memory,
         "spark.sql.shuffle.partitions": str(settings.shuffle_partitions),
@@ -127,9 +135,8 @@ def spark_conf(paths: StatePaths, settings: LocalSparkSettings) -> dict[str, str
 
 def _prepare_environment(paths: StatePaths) -> None:
     # The JVM is launched before any SparkConf is read, so driver JVM options go on the
-    # spark-submit command line: the Derby home and our quiet log4j configuration.
-    java_options = f"-Dderby.system.home={paths.metastore} -Dlog4j2.configurationFile={LOG4J_CONFIG.as_uri()}"
-    os.environ["PYSPARK_SUBMIT_ARGS"] = f'--driver-java-options "{java_options}" pyspark-shell'
+    # spark-submit command line.
+    os.environ["PYSPARK_SUBMIT_ARGS"] = f'--driver-java-options "{driver_java_options(paths)}" pyspark-shell'
     for name in ("py4j", "pyspark"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
     # pyspark logs query errors through this logger with extra keyword arguments: it must be

@@ -13,7 +13,9 @@ from file_records.local.runlog import RunLog
 
 
 def _item(message: str) -> dict:
-    return {"pipeline_event_result": SimpleNamespace(event=SimpleNamespace(message=message))}
+    from google.protobuf.timestamp_pb2 import Timestamp
+
+    return {"pipeline_event_result": SimpleNamespace(event=SimpleNamespace(message=message, timestamp=Timestamp()))}
 
 
 def _run(monkeypatch, tmp_path, messages, error=None):
@@ -80,3 +82,31 @@ def test_an_engine_exception_becomes_a_short_message(monkeypatch, tmp_path):
         _run(monkeypatch, tmp_path, ["Flow spark_catalog.default.bronze_dxr_files is RUNNING."], error=error)
     assert len(str(raised.value).splitlines()) == 2
     assert "Foo.scala" not in str(raised.value)
+
+
+def test_a_jvm_that_died_ends_the_run_at_once_and_says_so(monkeypatch, tmp_path):
+    """The Connect client retries a dead server for minutes: the runner must not call it again."""
+    from file_records.local.spark import LocalSparkSettings, StatePaths
+
+    class DeadServer:
+        def __getattr__(self, name):
+            raise AssertionError(f"spark.{name} called on a dead server")
+
+    def run_graph(*args, **kwargs):
+        log = args[7]
+        log.write("java.lang.OutOfMemoryError: Java heap space")
+        raise PipelineRunError("bronze_dxr_files: UNAVAILABLE")
+
+    monkeypatch.setattr(runner, "connect_session", lambda *a, **k: DeadServer())
+    monkeypatch.setattr(runner, "_run_graph", run_graph)
+    monkeypatch.setattr(runner, "jvm_alive", lambda: False)
+    monkeypatch.setattr(runner, "stop_jvm", lambda: None)
+    log = RunLog.create(tmp_path)
+    try:
+        with pytest.raises(PipelineRunError) as raised:
+            runner._run_with_log(StatePaths(tmp_path), {}, LocalSparkSettings(), (), False, lambda m: None,
+                                 lambda line: None, log)
+    finally:
+        log.close()
+    assert str(raised.value).startswith(
+        "local Spark's JVM exited during the run: java.lang.OutOfMemoryError: Java heap space; details in ")
