@@ -57,6 +57,16 @@ def define_guarded_silver(
         return engine.quarantine(checked(), rules, timestamp=F.col("ingested_at"))
 
 
+def guarded_rows(spark: SparkSession, name: str) -> DataFrame:
+    """The rows of ``name`` (a guarded silver table) read from its candidates with its rules applied:
+    the same rows and columns, for tables that would otherwise wait one more refresh layer for
+    silver to be written. A rules change refreshes the candidates, so these tables too
+    (file_records.local.freshness)."""
+    guarded_dataset = dataset(name)
+    rows = engine.passing(spark.read.table(guarded_dataset.candidates), load_rules(name))
+    return rows.select(*guarded_dataset.columns)
+
+
 RAW_LINE = "raw_json"
 
 

@@ -74,8 +74,7 @@ def test_each_change_refreshes_what_it_feeds(tmp_path):
     assert due.start == {"bronze_dxr_files"} and due.reasons == ["a new dxr snapshot is due"]
 
     rules = plan_refresh(previous, inputs(tmp_path, rules_text="- other rule"), [], TABLES, warehouse)
-    assert rules.start == {"silver_file_records", "silver_file_records_quarantine", "gold_expectation_metrics_newest",
-                           "silver_file_history_dxr_newest"}
+    assert rules.start == {"silver_file_records_candidates"}
 
     policies = plan_refresh(previous, inputs(tmp_path, catalogue_text="policies: [x]"), [], TABLES, warehouse)
     assert policies.start == set(freshness.POLICY_TABLES)

@@ -23,7 +23,7 @@ import orjson
 
 from file_records import datasets
 from file_records.connectors import snapshot
-from file_records.datasets import SOURCES, newest_facts_table
+from file_records.datasets import SOURCES
 from file_records.errors import StateError
 
 LAST_RUN_FILE = "last-run.json"
@@ -33,13 +33,6 @@ BRONZE = {name: source.bronze for name, source in SOURCES.items()}
 # Settings that change when a run happens, not what it computes.
 _VOLATILE_KEY_SUFFIXES = (".force_snapshot_after", ".snapshot_interval")
 POLICY_TABLES = ("silver_all_files", "gold_policy_flags", "gold_policy_summary")
-
-
-def rule_fact_tables(name: str) -> tuple[str, ...]:
-    """Kept facts of the newest run that the rules of dataset ``name`` decide (its expectation counts,
-    which of its source's files are present): a rules change recomputes them, and what folds them."""
-    return (newest_facts_table("gold_expectation_metrics"),
-            newest_facts_table("silver_file_history", datasets.dataset(name).source))
 
 
 EVERYTHING = "*"
@@ -197,7 +190,10 @@ def plan_refresh(previous: Optional[dict], inputs: RunInputs, due_sources: Itera
             continue
         kind, _, name = key.partition(":")
         if kind == "rules":
-            plan.add([name, f"{name}_quarantine", *rule_fact_tables(name)], f"the rules of {name} changed")
+            # Everything that reads the candidates applies the rules (silver, its quarantine, the newest
+            # metrics and sightings, silver_all_files, the duplicates), and the candidates keep the raw
+            # line of the rows the rules quarantine.
+            plan.add([datasets.dataset(name).candidates], f"the rules of {name} changed")
         elif kind == "policies":
             plan.add(POLICY_TABLES, "the policy catalogue or hold list changed")
         elif kind == "conf" and name == "policies":

@@ -9,7 +9,7 @@ from pyspark import pipelines as dp
 from file_records.connectors.dxr.source import DxrDataSource
 from file_records.errors import ConfigError
 from file_records.pipelines import conf as pipeline_conf
-from file_records.pipelines.guarded import define_guarded_silver
+from file_records.pipelines.guarded import define_guarded_silver, guarded_rows
 from file_records.pipelines.logic import dxr
 
 if pipeline_conf.enabled(spark.conf.get, "dxr"):  # noqa: F821 - `spark` is provided by the pipeline runtime
@@ -45,4 +45,4 @@ if pipeline_conf.enabled(spark.conf.get, "dxr"):  # noqa: F821 - `spark` is prov
         comment="One row per content hash held by more than one file, with the keeper and reclaimable bytes.",
     )
     def gold_duplicate_files():
-        return dxr.duplicate_files(spark.read.table("silver_file_records"))  # noqa: F821
+        return dxr.duplicate_files(guarded_rows(spark, "silver_file_records"))  # noqa: F821

@@ -18,6 +18,7 @@ from pyspark.sql import functions as F
 
 from file_records.expectations.rules import load_rules
 from file_records.pipelines import conf as pipeline_conf
+from file_records.pipelines.guarded import guarded_rows
 from file_records.pipelines.kept_facts import define_kept_facts
 from file_records.pipelines.logic import policy_history
 from file_records.policies.evaluate import (
@@ -63,9 +64,10 @@ if pipeline_conf.enabled(spark.conf.get, "policies") and (_dxr or _workspace):  
         comment="Every file of every configured source with common columns (source_system, file_id, path, owner, ...).",
     )
     def silver_all_files():
+        # The silver rows, from the candidates (pipelines/guarded.py): refreshed beside silver, not after it.
         return unified_files(
-            spark.read.table("silver_file_records") if _dxr else None,  # noqa: F821
-            spark.read.table("silver_workspace_files") if _workspace else None,  # noqa: F821
+            guarded_rows(spark, "silver_file_records") if _dxr else None,  # noqa: F821
+            guarded_rows(spark, "silver_workspace_files") if _workspace else None,  # noqa: F821
         )
 
     @dp.materialized_view(
