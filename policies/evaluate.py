@@ -193,32 +193,16 @@ def _duplicates(files: DataFrame, duplicates_df: Optional[DataFrame], per_run: b
     if per_run:
         same_content = same_content & (F.col("as_of") == F.col("is_duplicate_copy.run"))
     joined = hashed.join(dup, same_content, "left")
-    # The keeper must still be among the files of this hash (and run), else nothing in the group is a
-    # "copy". Found on three narrow columns and joined back as the set of (run, hash) whose keeper is
-    # there (one per duplicate group at most, so broadcast), rather than a window over every file.
-    # The set travels as a struct named like the second helper column, replaced below (see above).
-    keepers = dup.select(F.col("is_duplicate_copy.sha").alias("_sha"), F.col("is_duplicate_copy.keeper_id").alias("_keeper"),
-                         F.col("is_duplicate_copy.run").alias("_run"))
-    keeper_is_file = (F.col("content_sha256") == F.col("_sha")) & (F.col("file_id") == F.col("_keeper"))
-    if per_run:
-        keeper_is_file = keeper_is_file & (F.col("as_of") == F.col("_run"))
-    present = (
-        hashed.select("as_of", "content_sha256", "file_id")
-        .join(keepers, keeper_is_file, "left_semi")
-        .select(F.struct(F.col("as_of").alias("as_of"), F.col("content_sha256").alias("sha")).alias("duplicate_copies"))
-        .distinct()
-    )
-    joined = joined.join(
-        F.broadcast(present),
-        F.col("as_of").eqNullSafe(F.col("duplicate_copies.as_of")) & (F.col("content_sha256") == F.col("duplicate_copies.sha")),
-        "left",
-    )
     keeper_id = F.col("is_duplicate_copy.keeper_id")
+    # The keeper must still be among the files of this hash (and run), else nothing in the group is a "copy".
+    keeper_present = F.max((F.col("file_id") == keeper_id).cast("int")).over(
+        Window.partitionBy("as_of", "content_sha256")
+    )
     is_copy = (
         F.col("is_duplicate_copy.sha").isNotNull()
         & keeper_id.isNotNull()
         & (F.col("file_id") != keeper_id)
-        & F.col("duplicate_copies").isNotNull()
+        & (keeper_present == 1)
     )
     # All three are computed from the joined row, then is_duplicate_copy (the struct) is replaced
     # and the other two appended: the same columns, in the same order, as no_dup().
@@ -310,9 +294,8 @@ def _holds(files: DataFrame, holds_df: Optional[DataFrame], match_on: Optional[D
             F.col("hold_reasons").alias("reasons"),
         ).alias("hold_ids")
     )
-    # The held files are few next to all files: broadcast them rather than shuffle every file to meet them.
     joined = files.join(
-        F.broadcast(m),
+        m,
         (F.col("source_system") == F.col("hold_ids.ss")) & (F.col("file_id") == F.col("hold_ids.id")),
         "left",
     )
