@@ -13,7 +13,6 @@ from pyspark.sql import functions as F
 
 from file_records.connectors.dxr.schema import RECORD_TYPE_FILE
 from file_records.datasets import SILVER_FILE_RECORDS
-from file_records.pipelines.logic.dedupe import first_per_key
 from file_records.pipelines.logic.runs import newest_run
 
 SOURCE_SYSTEM = "dxr"
@@ -92,13 +91,20 @@ def dedupe_files(candidates: DataFrame) -> DataFrame:
 
     Several queries of a snapshot may return the same file; the copies are the same record,
     so which one is kept only matters for determinism: the most recently modified, then the
-    first query by name, then a hash of the raw line. Rows without a file id are left alone so that
-    the rules, not the dedup, decide what happens to them.
+    first query by name, then a hash of the raw line (a hash, not the line: sorting by the line
+    would carry every raw line through the shuffle). Rows without a file id are left alone so that the rules, not the
+    dedup, decide what happens to them.
     """
     # ingestion_date is constant within a snapshot; it keys the copies of one snapshot that a history
     # view dates to several days (pipelines.logic.policy_history.as_of_runs) apart.
-    order = [F.col("last_modified_at").desc_nulls_last(), F.col("source_query"), F.xxhash64("raw_json")]
-    return first_per_key(candidates, ("snapshot_id", "ingestion_date", "file_id"), order, CANDIDATE_COLUMNS)
+    order = Window.partitionBy("snapshot_id", "ingestion_date", "file_id").orderBy(
+        F.col("last_modified_at").desc_nulls_last(), F.col("source_query"), F.xxhash64("raw_json")
+    )
+    return (
+        candidates.withColumn("_copy", F.row_number().over(order))
+        .where(F.col("file_id").isNull() | (F.col("_copy") == 1))
+        .select(*CANDIDATE_COLUMNS)
+    )
 
 
 def silver_file_records(bronze: DataFrame) -> DataFrame:
