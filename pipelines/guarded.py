@@ -9,7 +9,7 @@ rows, so nothing is lost between them.
 
 from __future__ import annotations
 
-from typing import Callable, Optional, Sequence
+from typing import Callable, Sequence
 
 from pyspark import pipelines as dp
 from pyspark.sql import DataFrame, SparkSession
@@ -26,7 +26,6 @@ def define_guarded_silver(
     name: str,
     candidates: Callable[[], DataFrame],
     comment: str,
-    silver_columns: Optional[Sequence[str]] = None,
 ) -> None:
     """Register `name + "_candidates"`, `name` and `name + "_quarantine"` as materialized views."""
     rules = load_rules(name)
@@ -46,8 +45,7 @@ def define_guarded_silver(
     @dp.materialized_view(name=name, comment=f"{comment} Guarded by expectations/rules/{name}.yml.")
     @guarded(name, rules)
     def silver():
-        rows = checked()
-        return rows.select(*silver_columns) if silver_columns else rows
+        return checked().select(*guarded_dataset.columns)
 
     @dp.materialized_view(
         name=guarded_dataset.quarantine,

@@ -37,7 +37,6 @@ if pipeline_conf.enabled(spark.conf.get, "dxr"):  # noqa: F821 - `spark` is prov
         "silver_file_records",
         lambda: dxr.file_record_candidates(spark.read.table("bronze_dxr_files")),  # noqa: F821
         comment="One row per file in the newest complete Data X-Ray snapshot, typed, deduplicated on file_id.",
-        silver_columns=dxr.SILVER_COLUMNS,
     )
 
     @dp.materialized_view(
