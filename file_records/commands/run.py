@@ -230,6 +230,14 @@ def _prepare(args: argparse.Namespace, console: Console, stack: ExitStack) -> _P
     return _Prepared(settings, sources, origin)
 
 
+def _spark_settings(args: argparse.Namespace) -> LocalSparkSettings:
+    settings = load(LocalSparkSettings)
+    if args.demo and settings.codegen == "auto":
+        # The demo tenant has about 500 files: interpreting its queries is faster than compiling them.
+        return settings.model_copy(update={"codegen": "off"})
+    return settings
+
+
 def run(args: argparse.Namespace, console: Console) -> int:
     from file_records.local.runner import check_full_refresh
 
@@ -308,7 +316,7 @@ def _run_once(args: argparse.Namespace, console: Console, prepared: _Prepared, f
         result = run_pipeline(
             args.state_dir,
             conf,
-            load(LocalSparkSettings),
+            _spark_settings(args),
             full_refresh=args.full_refresh,
             dry_run=args.dry_run,
             on_event=on_event,

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, Mapping, Optional, Sequence
 
 from file_records import pipelines
-from file_records.datasets import kept_facts_tables
+from file_records.datasets import DATASETS, kept_facts_tables
 from file_records.errors import PipelineRunError, StateError, UsageError
 from file_records.local import failures
 from file_records.local.freshness import downstream
@@ -43,6 +43,11 @@ ENGINE_CONF = {
     "spark.sql.pipelines.execution.watchdog.minRetryTime": "2",
     "spark.sql.pipelines.execution.watchdog.maxRetryTime": "10",
 }
+
+
+# Below this many rows in the previous run's newest snapshots, queries are interpreted, not compiled
+# (LocalSparkSettings.codegen "auto"): break-even was measured near 20,000 files.
+SMALL_RUN_ROWS = 10_000
 
 
 class StateLockedError(StateError):
@@ -156,6 +161,8 @@ def _run_with_log(paths, conf, spark_settings, full_refresh, dry_run, on_event, 
                   refresh_start: Optional[Iterable[str]] = None,
                   known_counts: Optional[Mapping[str, int]] = None) -> RunResult:
     log.write(f"file-records local run in {paths.root}; configuration keys: {', '.join(sorted(conf))}", echo=False)
+    spark_settings, reason = resolve_codegen(paths, spark_settings)
+    log.write(f"query code {'interpreted' if spark_settings.codegen == 'off' else 'compiled'}: {reason}", echo=False)
     starting = time.monotonic()
     try:
         spark = connect_session(paths, spark_settings, extra_conf=conf)
@@ -192,6 +199,20 @@ def _run_with_log(paths, conf, spark_settings, full_refresh, dry_run, on_event, 
             stop_jvm()
             log.write(f"local Spark stopped in {stopped - stopping:.1f} s, its JVM exited "
                       f"{time.monotonic() - stopped:.1f} s later", echo=False)
+
+
+def resolve_codegen(paths: StatePaths, settings: LocalSparkSettings) -> tuple[LocalSparkSettings, str]:
+    """``settings`` with codegen "on" or "off" (an "auto" decided from the state), and why."""
+    if settings.codegen != "auto":
+        return settings, f"codegen set to {settings.codegen!r}"
+    counts = [row_count(paths.root, d.candidates) for d in DATASETS.values()]
+    known = [count for count in counts if count is not None]
+    if not known:
+        return settings.model_copy(update={"codegen": "on"}), "no earlier run to size this one by"
+    rows = sum(known)
+    small = rows < SMALL_RUN_ROWS
+    return (settings.model_copy(update={"codegen": "off" if small else "on"}),
+            f"the previous run's newest snapshots have {rows:,} rows ({'<' if small else '>='} {SMALL_RUN_ROWS:,})")
 
 
 _JVM_FATAL = re.compile(r"java\.lang\.(OutOfMemoryError|VirtualMachineError|InternalError)\b[^\n]*")

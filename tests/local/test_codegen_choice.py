@@ -1,0 +1,75 @@
+"""Compiled or interpreted query code (LocalSparkSettings.codegen): "auto" sizes a run by the previous
+run's newest snapshots (the candidates tables' parquet footers), and the choice reaches Spark's
+configuration. No JVM: the state directories are parquet files written by pyarrow."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from file_records.commands.run import _spark_settings
+from file_records.local import runner
+from file_records.local.spark import INTERPRETED_QUERIES, LocalSparkSettings, StatePaths, spark_conf
+
+
+def write_candidates(state: Path, table: str, rows: int) -> None:
+    folder = state / "warehouse" / table
+    folder.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.table({"file_id": [f"f{i}" for i in range(rows)]}), folder / "part-00000-0-c000.snappy.parquet")
+
+
+def decide(state: Path, codegen: str = "auto") -> tuple[str, str]:
+    settings, reason = runner.resolve_codegen(StatePaths(state), LocalSparkSettings(codegen=codegen))
+    return settings.codegen, reason
+
+
+def test_a_first_run_compiles(tmp_path):
+    assert decide(tmp_path) == ("on", "no earlier run to size this one by")
+
+
+def test_a_small_previous_run_interprets_and_a_large_one_compiles(tmp_path, monkeypatch):
+    monkeypatch.setattr(runner, "SMALL_RUN_ROWS", 100)
+    write_candidates(tmp_path, "silver_file_records_candidates", 60)
+    write_candidates(tmp_path, "silver_workspace_files_candidates", 39)
+    choice, reason = decide(tmp_path)
+    assert choice == "off"
+    assert "99 rows" in reason
+    write_candidates(tmp_path, "silver_workspace_files_candidates", 40)  # both sources count: 100 rows
+    assert decide(tmp_path)[0] == "on"
+
+
+def test_an_explicit_setting_wins_over_the_state(tmp_path):
+    write_candidates(tmp_path, "silver_file_records_candidates", 5)
+    assert decide(tmp_path, "on")[0] == "on"
+    assert decide(tmp_path, "off")[0] == "off"
+
+
+def test_only_interpreted_runs_change_spark_configuration(tmp_path):
+    paths = StatePaths(tmp_path)
+    interpreted = spark_conf(paths, LocalSparkSettings(codegen="off"))
+    assert {key: interpreted[key] for key in INTERPRETED_QUERIES} == INTERPRETED_QUERIES
+    for codegen in ("on", "auto"):
+        assert not set(INTERPRETED_QUERIES) & set(spark_conf(paths, LocalSparkSettings(codegen=codegen)))
+
+
+@pytest.mark.parametrize(("demo", "env", "expected"), [
+    (True, None, "off"), (False, None, "auto"), (True, "on", "on"),
+])
+def test_the_demo_interprets_unless_told_otherwise(monkeypatch, demo, env, expected):
+    monkeypatch.delenv("FILE_RECORDS_CODEGEN", raising=False)
+    if env is not None:
+        monkeypatch.setenv("FILE_RECORDS_CODEGEN", env)
+    assert _spark_settings(argparse.Namespace(demo=demo)).codegen == expected
+
+
+def test_a_bad_value_names_the_variable(monkeypatch):
+    from file_records.errors import ConfigError
+    from file_records.settings import load
+
+    monkeypatch.setenv("FILE_RECORDS_CODEGEN", "fast")
+    with pytest.raises(ConfigError, match="FILE_RECORDS_CODEGEN"):
+        load(LocalSparkSettings)
