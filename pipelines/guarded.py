@@ -24,10 +24,14 @@ from file_records.expectations.rules import load_rules
 def define_guarded_silver(
     spark: SparkSession,
     name: str,
-    candidates: Callable[[], DataFrame],
+    candidates: Callable[[Callable[[DataFrame], DataFrame]], DataFrame],
     comment: str,
 ) -> None:
-    """Register `name + "_candidates"`, `name` and `name + "_quarantine"` as materialized views."""
+    """Register `name + "_candidates"`, `name` and `name + "_quarantine"` as materialized views.
+
+    ``candidates(trim)`` returns the newest run's typed, deduplicated rows, with ``trim`` applied to
+    them before any shuffle (it keeps the raw line only where a drop or fail rule breaks; the
+    rules read single rows, so trimming before the dedupe keeps the same lines)."""
     rules = load_rules(name)
     guarded_dataset = dataset(name)
 
@@ -37,7 +41,7 @@ def define_guarded_silver(
         "its quarantine and the expectation metrics read (the raw line only where a drop or fail rule breaks).",
     )
     def candidate_rows():
-        return _raw_lines_of_quarantined_rows_only(candidates(), rules, guarded_dataset.candidate_columns)
+        return candidates(lambda rows: _raw_lines_of_quarantined_rows_only(rows, rules, guarded_dataset.candidate_columns))
 
     def checked() -> DataFrame:
         return spark.read.table(guarded_dataset.candidates)

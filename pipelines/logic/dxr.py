@@ -6,7 +6,7 @@ logic is unit-tested on small DataFrames without running a pipeline.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
@@ -37,12 +37,17 @@ CANDIDATE_COLUMNS = list(SILVER_FILE_RECORDS.candidate_columns)
 SILVER_COLUMNS = list(SILVER_FILE_RECORDS.columns)
 
 
+# The raw line's hash, taken before anything trims the line: the dedupe's last tie-break.
+RAW_LINE_HASH = "_raw_line_hash"
+
+
 def _names(column: str) -> F.Column:
     return F.transform(F.col(column), lambda item: item["name"])
 
 
 def typed_file_rows(bronze: DataFrame) -> DataFrame:
-    """File rows of bronze (every snapshot), flattened to silver's columns, before any rule."""
+    """File rows of bronze (every snapshot), flattened to silver's columns, before any rule (plus the
+    raw line's hash, for dedupe_files)."""
     files = bronze.where(F.col("record_type") == RECORD_TYPE_FILE)
     return files.select(
         F.lit(SOURCE_SYSTEM).alias("source_system"),
@@ -74,31 +79,38 @@ def typed_file_rows(bronze: DataFrame) -> DataFrame:
         "snapshot_id",
         "ingestion_date",
         "ingested_at",
+        F.xxhash64("raw_json").alias(RAW_LINE_HASH),
     )
 
 
-def file_record_candidates(bronze: DataFrame) -> DataFrame:
+def file_record_candidates(
+    bronze: DataFrame, trim: Callable[[DataFrame], DataFrame] = lambda rows: rows
+) -> DataFrame:
     """File rows of the newest snapshot, deduplicated, before the data-quality rules.
 
     Rows whose JSON did not parse are still here (with `parse_error`) so the rules can
     quarantine them with their reason. This is what the silver rules see, row for row.
+    ``trim`` (pipelines.guarded: the raw line only where a rule will quarantine the row) is applied
+    before the dedupe, so its shuffle does not carry every raw line of the snapshot (400,000 files:
+    the candidates' query alone 4.6 s instead of 6.3 s).
     """
-    return dedupe_files(typed_file_rows(latest_snapshot(bronze)))
+    return dedupe_files(trim(typed_file_rows(latest_snapshot(bronze))))
 
 
 def dedupe_files(candidates: DataFrame) -> DataFrame:
-    """One row per file id (per snapshot).
+    """One row per file id (per snapshot), from typed_file_rows.
 
     Several queries of a snapshot may return the same file; the copies are the same record,
     so which one is kept only matters for determinism: the most recently modified, then the
-    first query by name, then a hash of the raw line (a hash, not the line: sorting by the line
-    would carry every raw line through the shuffle). Rows without a file id are left alone so that the rules, not the
-    dedup, decide what happens to them.
+    first query by name, then the hash of the raw line typed_file_rows took (a hash, not the line:
+    sorting by the line would carry every raw line through the shuffle; taken before any trim, so
+    a trimmed line breaks ties as the whole line did). Rows without a file id are left alone so that
+    the rules, not the dedup, decide what happens to them.
     """
     # ingestion_date is constant within a snapshot; it keys the copies of one snapshot that a history
     # view dates to several days (pipelines.logic.policy_history.as_of_runs) apart.
     order = Window.partitionBy("snapshot_id", "ingestion_date", "file_id").orderBy(
-        F.col("last_modified_at").desc_nulls_last(), F.col("source_query"), F.xxhash64("raw_json")
+        F.col("last_modified_at").desc_nulls_last(), F.col("source_query"), F.col(RAW_LINE_HASH)
     )
     return (
         candidates.withColumn("_copy", F.row_number().over(order))

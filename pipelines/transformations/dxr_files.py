@@ -35,7 +35,7 @@ if pipeline_conf.enabled(spark.conf.get, "dxr"):  # noqa: F821 - `spark` is prov
     define_guarded_silver(
         spark,  # noqa: F821
         "silver_file_records",
-        lambda: dxr.file_record_candidates(spark.read.table("bronze_dxr_files")),  # noqa: F821
+        lambda trim: dxr.file_record_candidates(spark.read.table("bronze_dxr_files"), trim),  # noqa: F821
         comment="One row per file in the newest complete Data X-Ray snapshot, typed, deduplicated on file_id.",
     )
 

@@ -33,7 +33,7 @@ if pipeline_conf.enabled(spark.conf.get, "workspace"):  # noqa: F821 - `spark` i
     define_guarded_silver(
         spark,  # noqa: F821
         "silver_workspace_files",
-        lambda: workspace.workspace_file_candidates(spark.read.table("bronze_workspace_objects")),  # noqa: F821
+        lambda trim: trim(workspace.workspace_file_candidates(spark.read.table("bronze_workspace_objects"))),  # noqa: F821
         comment="One row per Workspace or DBFS object of the newest complete scan.",
     )
 

@@ -73,6 +73,20 @@ def test_dedup_is_per_snapshot_and_ties_break_on_the_query(spark):
     ]
 
 
+def test_a_trim_before_the_dedupe_keeps_the_same_copy(spark):
+    """The raw line's hash breaks the last tie; it is taken before the trim blanks the line, so a
+    trimmed snapshot keeps the same copy as an untrimmed one."""
+    from pyspark.sql import functions as F
+
+    copies = [_row(file_id="f1", path=f"/copy-{i}", size=i, last_modified_at=T0, source_query="q", raw_json=f"line {i}")
+              for i in range(8)]
+    bronze = _bronze(spark, copies)
+    untrimmed = dxr.file_record_candidates(bronze).collect()
+    trimmed = dxr.file_record_candidates(bronze, lambda rows: rows.withColumn("raw_json", F.lit(None))).collect()
+    assert len(untrimmed) == len(trimmed) == 1
+    assert trimmed[0].path == untrimmed[0].path and trimmed[0].raw_json is None
+
+
 def test_silver_flattens_labels_and_owner_and_lowercases_hashes(spark):
     rows = [
         _row(
