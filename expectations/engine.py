@@ -26,6 +26,7 @@ from pyspark.sql import functions as F
 
 from file_records.datasets import key_columns
 from file_records.expectations.rules import Rule, load_rules
+from file_records.frames import add_columns
 
 __all__ = [
     "FAILED_RULES_COLUMN",
@@ -85,7 +86,7 @@ def failed_rules_column(rules: Sequence[Rule]) -> Column:
 
 def with_rule_results(df: DataFrame, rules: Sequence[Rule], column: str = FAILED_RULES_COLUMN) -> DataFrame:
     """``df`` plus ``column`` (default ``_failed_rules``): names of all rules (any action) the row fails."""
-    return df.withColumn(column, failed_rules_column(rules))
+    return add_columns(df, **{column: failed_rules_column(rules)})
 
 
 KeyColumns = Union[str, Sequence[str], None]
@@ -210,7 +211,7 @@ def quarantine(
     return (
         df.select(F.col("*"), failed_rules_column(gating).alias("failed_rules"))
         .filter(F.size(F.col("failed_rules")) > 0)
-        .withColumn("quarantined_at", stamp)
+        .select("*", stamp.alias("quarantined_at"))
     )
 
 
@@ -244,9 +245,9 @@ def _rule_counts(df: DataFrame, rules: Sequence[Rule], groups: Sequence[Column])
 
 def _with_rate(df: DataFrame) -> DataFrame:
     total = F.col("passed") + F.col("failed")
-    return df.withColumn(
-        "failure_rate",
-        F.when(total > 0, F.col("failed").cast("double") / total.cast("double")).otherwise(F.lit(0.0)).cast("double"),
+    return add_columns(
+        df,
+        failure_rate=F.when(total > 0, F.col("failed").cast("double") / total.cast("double")).otherwise(F.lit(0.0)).cast("double"),
     )
 
 

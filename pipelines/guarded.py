@@ -19,6 +19,7 @@ from file_records.datasets import dataset
 from file_records.expectations import engine
 from file_records.expectations.decorators import guarded
 from file_records.expectations.rules import load_rules
+from file_records.frames import replace_columns
 
 
 def define_guarded_silver(
@@ -78,4 +79,4 @@ def _raw_lines_of_quarantined_rows_only(rows: DataFrame, rules: Sequence, column
     time. Not when a rule reads the raw line itself: then every row keeps it, as the rule saw it."""
     if RAW_LINE not in columns or any(RAW_LINE in rule.constraint for rule in rules):
         return rows
-    return rows.withColumn(RAW_LINE, F.when(~engine.passes_gating_rules(rules), F.col(RAW_LINE)))
+    return replace_columns(rows, **{RAW_LINE: F.when(~engine.passes_gating_rules(rules), F.col(RAW_LINE))})

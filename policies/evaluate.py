@@ -3,10 +3,12 @@
 Both functions are lazy DataFrame-in/DataFrame-out (no actions), so the decorated pipeline tables can
 call them directly. In a pipeline they run when the graph is registered, over Spark Connect, before
 their input tables exist on a first run, so nothing here may need the plan analysed: no
-``.columns``/``.schema``, no ``drop()`` (the Connect server resolves it eagerly), no ``unionByName`` /
-``withColumnsRenamed``, no DataFrame-bound column references (``df["x"]``). Columns are referenced by
-unique names with ``F.col``; a join's helper columns travel as one struct column named like the
-output column and are replaced with ``withColumns``, so there is nothing to drop afterwards.
+``.columns``/``.schema``, and none of the steps the Connect server analyses when it receives them
+(``withColumn(s)``, ``drop()``, ``distinct()``, ``unionByName``, ...: they hide the pipeline's reads
+from its engine; ``file_records.frames`` has select-based equivalents), no DataFrame-bound column
+references (``df["x"]``). Columns are referenced by unique names with ``F.col``; a join's helper
+columns travel as one struct column named like the output column and are replaced with
+``select_except``, so there is nothing to drop afterwards.
 
 The evaluation view
 -------------------
@@ -50,6 +52,7 @@ from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from file_records.frames import add_columns, distinct_rows, select_except
 from file_records.policies.model import (
     DESTRUCTIVE_ACTIONS,
     HOLD_MATCH_TYPES,
@@ -175,7 +178,7 @@ def _duplicates(files: DataFrame, duplicates_df: Optional[DataFrame], per_run: b
     if duplicates_df is None:
         return no_dup(files)
     # The duplicates side travels as ONE struct column already named like the first helper column;
-    # withColumns below replaces it in place. So no helper column has to be dropped afterwards
+    # select_except below replaces it. So no helper column has to be dropped afterwards
     # (Drop is resolved eagerly by Spark Connect, which fails before pipeline tables exist), and
     # every reference is by a unique name, never bound to a DataFrame.
     dup = duplicates_df.select(
@@ -204,14 +207,14 @@ def _duplicates(files: DataFrame, duplicates_df: Optional[DataFrame], per_run: b
         & (F.col("file_id") != keeper_id)
         & (keeper_present == 1)
     )
-    # All three are computed from the joined row, then is_duplicate_copy (the struct) is replaced
-    # and the other two appended: the same columns, in the same order, as no_dup().
-    with_dup = joined.withColumns(
-        {
-            "is_duplicate_copy": F.coalesce(is_copy, F.lit(False)),
-            "duplicate_copies": F.col("is_duplicate_copy.copies"),
-            "duplicate_keeper_path": F.col("is_duplicate_copy.keeper_path"),
-        }
+    # All three are computed from the joined row, then is_duplicate_copy (the struct, the last
+    # column) is replaced and the other two appended: the same columns, in the same order, as no_dup().
+    with_dup = select_except(
+        joined,
+        ["is_duplicate_copy"],
+        F.coalesce(is_copy, F.lit(False)).alias("is_duplicate_copy"),
+        F.col("is_duplicate_copy.copies").alias("duplicate_copies"),
+        F.col("is_duplicate_copy.keeper_path").alias("duplicate_keeper_path"),
     )
     # Both sides are `files` plus the same three helper columns in the same order: union by position.
     return with_dup.union(no_dup(files.where(F.col("content_sha256").isNull())))
@@ -235,9 +238,9 @@ def _hold_matches(files: DataFrame, holds_df: DataFrame) -> DataFrame:
         & (F.col("_value") != "")
         & F.col("_match_type").isin(*HOLD_MATCH_TYPES)
     )
-    holds = holds.withColumn(
-        "_desc",
-        F.concat(
+    holds = add_columns(
+        holds,
+        _desc=F.concat(
             F.col("_hold_id"), F.lit(" ("), F.col("_match_type"), F.lit(" "), F.col("_value"), F.lit(")"),
             F.when(F.trim(F.col("_reason")) != "", F.concat(F.lit(": "), F.trim(F.col("_reason")))).otherwise(F.lit("")),
         ),
@@ -299,11 +302,12 @@ def _holds(files: DataFrame, holds_df: Optional[DataFrame], match_on: Optional[D
         (F.col("source_system") == F.col("hold_ids.ss")) & (F.col("file_id") == F.col("hold_ids.id")),
         "left",
     )
-    return joined.withColumns(
-        {
-            "hold_ids": F.coalesce(F.col("hold_ids.ids"), _empty_str_array()),
-            "hold_reasons": F.coalesce(F.col("hold_ids.reasons"), _empty_str_array()),
-        }
+    # hold_ids (the struct, the last column) is replaced and hold_reasons appended.
+    return select_except(
+        joined,
+        ["hold_ids"],
+        F.coalesce(F.col("hold_ids.ids"), _empty_str_array()).alias("hold_ids"),
+        F.coalesce(F.col("hold_ids.reasons"), _empty_str_array()).alias("hold_reasons"),
     )
 
 
@@ -334,7 +338,7 @@ def _users(files: DataFrame, users_df: Optional[DataFrame]) -> DataFrame:
         .when(F.col("owner_status.active"), F.lit("active"))
         .otherwise(F.lit("inactive"))
     )
-    return joined.withColumn("owner_status", status)
+    return select_except(joined, ["owner_status"], status.alias("owner_status"))
 
 
 def evaluation_view(
@@ -352,7 +356,7 @@ def evaluation_view(
     ``per_run``: ``files_df`` holds several runs (one per ``detected_on_col`` date) and
     ``duplicates_df`` one duplicate group per hash *and* ``ingestion_date``; files meet the groups of
     their own run only."""
-    base = files_df.withColumn("as_of", F.to_date(F.col(detected_on_col)))
+    base = add_columns(files_df, as_of=F.to_date(F.col(detected_on_col)))
     activity = F.coalesce(F.col("last_modified_at"), F.col("created_at"))
     base = base.select(
         "*",
@@ -533,7 +537,7 @@ def run_figures(flags_df: DataFrame, runs_df: Optional[DataFrame] = None,
         [(p.name, p.action, p.severity) for p in _policies(policies)],
         T.StructType([T.StructField(name, T.StringType()) for name in ("policy", "action", "severity")]),
     )
-    grid = catalogue.crossJoin(runs_df.select(F.to_date(F.col("run_date")).alias("detected_on")).distinct())
+    grid = catalogue.crossJoin(distinct_rows(runs_df.select(F.to_date(F.col("run_date")).alias("detected_on")), "detected_on"))
     return grid.join(per_run.select("policy", "detected_on", *counts), ["policy", "detected_on"], "left").select(
         "policy", "action", "severity", "detected_on",
         *[F.coalesce(F.col(c), F.lit(0)).cast("bigint").alias(c) for c in counts],
@@ -555,11 +559,12 @@ def summary_from_figures(figures: DataFrame, runs_df: Optional[DataFrame] = None
         F.max_by("action", "detected_on").alias("action"),
         F.max_by("severity", "detected_on").alias("severity"),
     )
-    runs = (
+    runs = distinct_rows(
         runs_df.select(F.to_date(F.col("run_date")).alias("_run"))
         if runs_df is not None
-        else figures.select(F.col("detected_on").alias("_run"))
-    ).distinct()
+        else figures.select(F.col("detected_on").alias("_run")),
+        "_run",
+    )
     grid = per_policy.join(runs, F.col("_run") >= F.col("_first"), "inner").select(
         "policy", "action", "severity", F.col("_run").alias("detected_on")
     )

@@ -21,7 +21,7 @@ FOLDERS = {
     "remediation": "file_records.remediation",
 }
 FOUNDATION = {"file_records", "file_records.errors", "file_records.options", "file_records.datasets",
-              "file_records.spreadsheet"}
+              "file_records.frames", "file_records.spreadsheet"}
 # layer of a package prefix; a module may import its own layer's package and anything lower
 LAYERS = [
     ("foundation", FOUNDATION),

@@ -46,15 +46,19 @@ def flow_state(message: str) -> Optional[tuple[str, str]]:
 
 @dataclass
 class Progress:
-    """Counts tables and times their flows from the event messages."""
+    """Counts tables and times their flows from the event messages; a table's line is shown when
+    its flow completes (with ``count(table)`` rows) or, at the latest, when its run ends."""
 
     total: int
     show: Callable[[str], None]
     clock: Callable[[], float] = time.monotonic
+    count: Callable[[str], Optional[int]] = lambda table: None
     done: int = 0
     started: dict[str, float] = field(default_factory=dict)
     finished: dict[str, float] = field(default_factory=dict)
     failed: set[str] = field(default_factory=set)
+    rows: dict[str, Optional[int]] = field(default_factory=dict)
+    shown: set[str] = field(default_factory=set)
 
     def event(self, message: str) -> None:
         found = flow_state(message)
@@ -66,6 +70,8 @@ class Progress:
             self.started.setdefault(table, now)
         elif state == "COMPLETED":
             self.finished[table] = now
+            self.rows[table] = self.count(table)
+            self._line(table, True)
         elif state == "FAILED":
             self.failed.add(table)
             self.finished[table] = now
@@ -76,7 +82,15 @@ class Progress:
         return None
 
     def layer_done(self, tables: list[str], rows: dict[str, Optional[int]], ok: bool = True) -> None:
+        """The lines of ``tables`` not shown yet (``rows`` their counts)."""
         for table in tables:
-            self.done += 1
-            good = ok and table not in self.failed
-            self.show(table_line(self.done, self.total, table, good, rows.get(table), self.seconds(table)))
+            if table not in self.rows and table in rows:
+                self.rows[table] = rows[table]
+            self._line(table, ok and table not in self.failed)
+
+    def _line(self, table: str, ok: bool) -> None:
+        if table in self.shown:
+            return
+        self.shown.add(table)
+        self.done += 1
+        self.show(table_line(self.done, self.total, table, ok, self.rows.get(table), self.seconds(table)))

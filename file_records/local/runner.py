@@ -16,6 +16,7 @@ from typing import Callable, Iterable, Iterator, Mapping, Optional, Sequence
 from file_records import pipelines
 from file_records.datasets import DATASETS, kept_facts_tables
 from file_records.errors import PipelineRunError, StateError, UsageError
+from file_records.frames import EAGER_RELATIONS
 from file_records.local import failures
 from file_records.local.freshness import downstream
 from file_records.local.progress import Progress
@@ -242,6 +243,9 @@ def _graph_registry_class():
         def __init__(self, *args, only: Optional[set[str]] = None, record_only: bool = False, **kwargs) -> None:
             super().__init__(*args, **kwargs)
             self.reads: dict[str, set[str]] = {}
+            # The relation types of each flow's plan: one the server analyses at once hides reads
+            # from the engine (file_records.frames).
+            self.kinds: dict[str, set[str]] = {}
             # A layer's graph holds only the layer's datasets: what it reads was written by an earlier
             # layer (or run) and is read as a table. A smaller graph registers and resolves faster.
             self.only = only
@@ -261,7 +265,9 @@ def _graph_registry_class():
             if self.only is not None and flow.target not in self.only:
                 return
             if self.record_only:
-                self.reads.setdefault(flow.target, set()).update(_named_tables(flow.func()._plan.plan(self._client)))
+                relation = flow.func()._plan.plan(self._client)
+                self.reads.setdefault(flow.target, set()).update(_named_tables(relation))
+                self.kinds.setdefault(flow.target, set()).update(relation_kinds(relation))
                 return
             with add_pipeline_analysis_context(
                 spark=self._spark, dataflow_graph_id=self._dataflow_graph_id, flow_name=flow.name
@@ -305,6 +311,22 @@ def _named_tables(message) -> set[str]:
     return found
 
 
+def relation_kinds(message) -> set[str]:
+    """The ``rel_type`` of every Spark Connect relation inside ``message`` (a by-name union as
+    ``union_by_name``)."""
+    found: set[str] = set()
+    if message.DESCRIPTOR.full_name == "spark.connect.Relation":
+        kind = message.WhichOneof("rel_type")
+        if kind is not None:
+            found.add("union_by_name" if kind == "set_op" and message.set_op.by_name else kind)
+    for descriptor, value in message.ListFields():
+        if descriptor.type == descriptor.TYPE_MESSAGE:
+            for item in ([value] if hasattr(value, "ListFields") else list(value)):
+                if hasattr(item, "ListFields"):
+                    found |= relation_kinds(item)
+    return found
+
+
 def refresh_layers(reads: Mapping[str, set[str]]) -> list[list[str]]:
     """Datasets grouped so that each one comes after every dataset of the graph it reads."""
     datasets = set(reads)
@@ -343,15 +365,16 @@ def _register(spark, paths, conf, only: Optional[Iterable[str]] = None, record_o
             f"the pipeline definitions in {PIPELINE_DIR / 'transformations'} could not be loaded: "
             f"{type(exc).__name__}: {message}"
         ) from exc
-    return spec, graph_id, registry.reads
+    return spec, graph_id, registry
 
 
 def _run_graph(spark, paths, conf, full_refresh, dry_run, on_event, say, log: RunLog,
                refresh_start: Optional[Iterable[str]] = None) -> RunResult:
     registering = time.monotonic()
     # A dry run validates the whole graph on the server; a run learns the graph's shape here and
-    # registers each layer's datasets when it runs them.
-    spec, graph_id, reads = _register(spark, paths, conf, record_only=not dry_run)
+    # registers the datasets it refreshes when it runs them.
+    spec, graph_id, registry = _register(spark, paths, conf, record_only=not dry_run)
+    reads = registry.reads
     log.write(f"pipeline definitions loaded in {time.monotonic() - registering:.1f} s", echo=False)
     unknown = sorted(set(full_refresh) - set(reads))
     if unknown:
@@ -360,18 +383,24 @@ def _run_graph(spark, paths, conf, full_refresh, dry_run, on_event, say, log: Ru
             f"(it defines {', '.join(sorted(reads))})"
         )
     result = RunResult(completed=False)
-    layers = [sorted(reads)] if dry_run else refresh_layers(reads)
+    if dry_run:
+        layers = [sorted(reads)]
+    else:
+        layers, why = refresh_plan(reads, registry.kinds)
+        log.write(f"refresh plan: {why}", echo=False)
     if refresh_start is not None and not dry_run:
         # Only what changed and what depends on it (file_records.local.freshness decides the start).
         selected = downstream(reads, [*refresh_start, *full_refresh])
         log.write(f"refreshing {len(selected)} of {len(reads)} tables: {', '.join(sorted(selected))}", echo=False)
         layers = [kept for kept in ([name for name in layer if name in selected] for layer in layers) if kept]
     result.refreshed = [name for layer in layers for name in layer]
-    progress = Progress(total=len(result.refreshed), show=say)
+    # Each table's line is shown when its flow completes, with its rows from the committed files.
+    progress = Progress(total=len(result.refreshed), show=say,
+                        count=(lambda table: None) if dry_run else (lambda table: row_count(paths.root, table)))
     for number, layer in enumerate(layers):
         began = time.monotonic()
         if not dry_run:
-            # A graph serves one run on the Connect server; each layer gets a freshly registered one.
+            # A graph serves one run on the Connect server; each run gets a freshly registered one.
             spec, graph_id, _ = _register(spark, paths, conf, only=layer)
         registered = time.monotonic()
         try:
@@ -381,13 +410,25 @@ def _run_graph(spark, paths, conf, full_refresh, dry_run, on_event, say, log: Ru
             progress.layer_done([t for t in layer if t in progress.failed], {}, ok=False)
             raise
         if not dry_run:
-            counts = _layer_counts(paths, layer)
-            result.table_counts.update({k: v for k, v in counts.items() if v is not None})
+            counts = _layer_counts(paths, [t for t in layer if t not in progress.rows])
             progress.layer_done(layer, counts)
-        log.write(f"layer {number + 1} of {len(layers)} ({', '.join(layer)}): registered in {registered - began:.1f} s, "
+            result.table_counts.update({k: v for k, v in progress.rows.items() if v is not None})
+        log.write(f"run {number + 1} of {len(layers)} ({', '.join(layer)}): registered in {registered - began:.1f} s, "
                   f"run and counted in {time.monotonic() - registered:.1f} s", echo=False)
     result.completed = True
     return result
+
+
+def refresh_plan(reads: Mapping[str, set[str]], kinds: Mapping[str, set[str]]) -> tuple[list[list[str]], str]:
+    """The runs that refresh the graph, and why: one run of every dataset, which the engine orders
+    by what each flow reads; or, when a flow's plan has a step the Connect server analyses at once
+    (it hides reads from the engine, apache/spark#57897; file_records.frames), one run per layer."""
+    layers = refresh_layers(reads)
+    eager = {name: sorted(found & EAGER_RELATIONS) for name, found in kinds.items() if found & EAGER_RELATIONS}
+    if eager:
+        named = "; ".join(f"{name} uses {', '.join(steps)}" for name, steps in sorted(eager.items()))
+        return layers, f"layer by layer, because the engine cannot see every read ({named})"
+    return [[name for layer in layers for name in layer]], "one run; the engine orders the flows by their reads"
 
 
 def _layer_counts(paths: StatePaths, layer: Sequence[str]) -> dict[str, Optional[int]]:

@@ -13,6 +13,8 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from file_records.frames import add_columns, replace_columns
+
 __all__ = [
     "DISPOSITION_COLUMNS",
     "DISPOSITION_LOG_SCHEMA",
@@ -109,25 +111,21 @@ def disposition_status(log: DataFrame, history: DataFrame, snaps: DataFrame) -> 
     ``restored_at`` saying it was put back on purpose (NULL: nobody did; investigate). ``failed`` actions are
     ignored: the file stayed where it was. ``logged_at`` is read as text and cast, so any ISO 8601 form
     (``Z`` or ``+00:00``, fractions of a second) parses."""
-    done = (
-        log.where((F.col("outcome") == "done") & F.col("action").isin("archive", "undo"))
-        .withColumn("logged_at", F.col("logged_at").cast("timestamp"))
-        .withColumn(
-            "_key",
-            F.when(
-                (F.col("source_system") == "workspace") & F.col("file_id").isNull(),
-                F.struct(F.lit("path").alias("kind"), F.col("path").alias("value")),
-            ).otherwise(F.struct(F.lit("id").alias("kind"), F.col("file_id").alias("value"))),
-        )
-        .where(F.col("_key.value").isNotNull())
+    actions = replace_columns(
+        log.where((F.col("outcome") == "done") & F.col("action").isin("archive", "undo")),
+        logged_at=F.col("logged_at").cast("timestamp"),
     )
+    key = F.when(
+        (F.col("source_system") == "workspace") & F.col("file_id").isNull(),
+        F.struct(F.lit("path").alias("kind"), F.col("path").alias("value")),
+    ).otherwise(F.struct(F.lit("id").alias("kind"), F.col("file_id").alias("value")))
+    done = add_columns(actions, _key=key).where(F.col("_key.value").isNotNull())
     newest_first = Window.partitionBy("source_system", "_key").orderBy(
         F.col("logged_at").desc_nulls_last(), F.col("action").asc()  # same instant: archive wins over undo
     )
     # The status follows the latest archive; an undo after it only says why the file is back.
-    latest = (
-        done.where(F.col("action") == "archive")
-        .withColumn("_n", F.row_number().over(newest_first)).where(F.col("_n") == 1)
+    latest = add_columns(done.where(F.col("action") == "archive"), _n=F.row_number().over(newest_first)).where(
+        F.col("_n") == 1
     )
     undos = done.where(F.col("action") == "undo").groupBy(
         F.col("source_system").alias("_u_source"), F.col("_key").alias("_u_key")
@@ -193,10 +191,9 @@ def disposition_status(log: DataFrame, history: DataFrame, snaps: DataFrame) -> 
         .when(F.col("_latest").isNull() | F.col("_open"), F.lit("pending"))
         .otherwise(F.lit("confirmed"))
     )
-    checked = F.col("status").isin("reappeared", "confirmed")
+    checked = status.isin("reappeared", "confirmed")
     return (
-        joined.withColumn("status", status)
-        .select(
+        joined.select(
             "source_system",
             "file_id",
             "path",
@@ -204,7 +201,7 @@ def disposition_status(log: DataFrame, history: DataFrame, snaps: DataFrame) -> 
             "reviewer",
             "archived_at",
             "archive_location",
-            "status",
+            status.alias("status"),
             F.when(checked, F.when(reseen, F.col("_reseen.id")).otherwise(F.col("_latest.id"))).alias(
                 "checked_snapshot_id"
             ),

@@ -13,6 +13,7 @@ from pyspark.sql import functions as F
 
 from file_records.connectors.dxr.schema import RECORD_TYPE_FILE
 from file_records.datasets import SILVER_FILE_RECORDS
+from file_records.frames import add_columns
 from file_records.pipelines.logic.runs import newest_run
 
 SOURCE_SYSTEM = "dxr"
@@ -113,7 +114,7 @@ def dedupe_files(candidates: DataFrame) -> DataFrame:
         F.col("last_modified_at").desc_nulls_last(), F.col("source_query"), F.col(RAW_LINE_HASH)
     )
     return (
-        candidates.withColumn("_copy", F.row_number().over(order))
+        add_columns(candidates, _copy=F.row_number().over(order))
         .where(F.col("file_id").isNull() | (F.col("_copy") == 1))
         .select(*CANDIDATE_COLUMNS)
     )
@@ -156,7 +157,7 @@ def duplicate_files(files: DataFrame, per: Sequence[str] = ()) -> DataFrame:
         F.col("path").asc_nulls_last(),
         F.col("file_id"),
     )
-    ranked = hashed.withColumn("_rank", F.row_number().over(keeper_order))
+    ranked = add_columns(hashed, _rank=F.row_number().over(keeper_order))
     is_keeper = F.col("_rank") == 1
     groups = ranked.groupBy(*per, "content_sha256").agg(
         F.count(F.lit(1)).alias("copies"),
@@ -170,9 +171,9 @@ def duplicate_files(files: DataFrame, per: Sequence[str] = ()) -> DataFrame:
         F.sort_array(F.collect_set("datasource_name")).alias("datasource_names"),
         *[F.max(name).alias(name) for name in _SNAPSHOT_COLUMNS if name not in per],
     )
+    reclaimable = (F.col("total_bytes") - F.coalesce(F.col("_keeper_size"), F.lit(0))).cast("bigint")
     return (
-        groups.where(F.col("copies") > 1)
-        .withColumn("reclaimable_bytes", (F.col("total_bytes") - F.coalesce(F.col("_keeper_size"), F.lit(0))).cast("bigint"))
+        add_columns(groups.where(F.col("copies") > 1), reclaimable_bytes=reclaimable)
         .select(
             *[name for name in per if name not in _SNAPSHOT_COLUMNS],
             "content_sha256",

@@ -67,6 +67,7 @@ from file_records.connectors.dxr.schema import RECORD_TYPE_FILE
 from file_records.connectors.workspace.source import RECORD_TYPE_OBJECT, RECORD_TYPE_STATUS
 from file_records.expectations import engine
 from file_records.expectations.rules import Rule
+from file_records.frames import add_columns
 from file_records.pipelines.logic import dxr, workspace
 
 __all__ = [
@@ -224,8 +225,8 @@ def complete_listings(workspace_bronze: DataFrame) -> DataFrame:
         F.col("status").isin(*COMPLETE_SCAN_STATUSES).alias("_complete"),
     )
     after = Window.partitionBy("_s_user", "_s_source").orderBy("_s_scan").rowsBetween(1, Window.unboundedFollowing)
-    return status.withColumn(
-        "_next_complete", F.first(F.when(F.col("_complete"), F.col("_s_scan")), ignorenulls=True).over(after)
+    return add_columns(
+        status, _next_complete=F.first(F.when(F.col("_complete"), F.col("_s_scan")), ignorenulls=True).over(after)
     )
 
 
@@ -236,8 +237,9 @@ def observations_from_sightings(
     proved gone. DXR: the source's next snapshot (every DXR snapshot is complete). Workspace: the next
     complete listing of the file's user and source (``listings``: :func:`complete_listings`)."""
     one_source = Window.partitionBy("_n_source").orderBy("_snap")
-    following = snaps.select(F.col("source_system").alias("_n_source"), F.col("snapshot_id").alias("_snap")).withColumn(
-        "_next_snap", F.lead("_snap").over(one_source)
+    following = add_columns(
+        snaps.select(F.col("source_system").alias("_n_source"), F.col("snapshot_id").alias("_snap")),
+        _next_snap=F.lead("_snap").over(one_source),
     )
     columns = [*OBSERVATION_COLUMNS[:-2], F.col("present").alias("_present")]
     # A few rows (one per snapshot): broadcast.
@@ -303,7 +305,8 @@ def _events(obs: DataFrame) -> DataFrame:
         "_removal_at",
         F.when(F.col("_present"), F.lit(_PRESENT)).otherwise(F.lit(_QUARANTINED)).alias("_kind"),
         _attribute_hash().alias("_hash"),
-    ).withColumn("_next_obs", F.lead("snapshot_id").over(per_file))
+        F.lead("snapshot_id").over(per_file).alias("_next_obs"),
+    )
     seen = narrow.select(*_KEY, "ingested_at", "_kind", "_hash")
     # Missing from the next complete snapshot before the file's next observation: removed there.
     removed = narrow.where(
@@ -327,22 +330,21 @@ def _versions(events: DataFrame) -> DataFrame:
     counted = F.col("_kind") != _QUARANTINED  # quarantined rows neither open nor close
     prev_kind = F.last(F.when(counted, F.col("_kind")), ignorenulls=True).over(before)
     prev_hash = F.last(F.when(counted, F.col("_hash")), ignorenulls=True).over(before)
-    marked = events.withColumn("_prev_kind", prev_kind).withColumn("_prev_hash", prev_hash)
+    marked = add_columns(events, _prev_kind=prev_kind, _prev_hash=prev_hash)
     opens = (F.col("_kind") == _PRESENT) & (
         F.col("_prev_kind").isNull() | (F.col("_prev_kind") == _REMOVED) | (F.col("_prev_hash") != F.col("_hash"))
     )
     closes = (F.col("_kind") == _REMOVED) & (F.col("_prev_kind") == _PRESENT)
-    marked = marked.withColumn("_boundary", opens | closes)
-    segments = marked.withColumn(
-        "_segment",
-        F.sum(F.col("_boundary").cast("int")).over(per_file.rowsBetween(Window.unboundedPreceding, 0)),
+    marked = add_columns(marked, _boundary=opens | closes)
+    segments = add_columns(
+        marked, _segment=F.sum(F.col("_boundary").cast("int")).over(per_file.rowsBetween(Window.unboundedPreceding, 0))
     )
     in_segment = Window.partitionBy("source_system", "file_id", "_segment")
     seen = F.col("_kind") != _REMOVED
-    boundaries = segments.withColumn(
-        "_last_seen", F.max(F.when(seen, F.col("snapshot_id"))).over(in_segment)
-    ).where(F.col("_boundary"))
-    return boundaries.withColumn("_next_boundary", F.lead("snapshot_id").over(per_file))
+    boundaries = add_columns(segments, _last_seen=F.max(F.when(seen, F.col("snapshot_id"))).over(in_segment)).where(
+        F.col("_boundary")
+    )
+    return add_columns(boundaries, _next_boundary=F.lead("snapshot_id").over(per_file))
 
 
 def _boundaries(obs: DataFrame) -> DataFrame:

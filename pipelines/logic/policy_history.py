@@ -27,6 +27,7 @@ from pyspark.sql import functions as F
 
 from file_records.expectations import engine
 from file_records.expectations.rules import Rule
+from file_records.frames import distinct_rows, replace_columns
 from file_records.pipelines.logic import dxr, workspace
 from file_records.policies.evaluate import (
     RUN_FIGURES_COLUMNS,
@@ -48,7 +49,7 @@ def run_dates(bronzes: Sequence[DataFrame], days: int) -> DataFrame:
     dates = bronzes[0].select(F.col("ingestion_date").alias(RUN_DATE))
     for bronze in bronzes[1:]:
         dates = dates.union(bronze.select(F.col("ingestion_date").alias(RUN_DATE)))
-    dates = dates.where(F.col(RUN_DATE).isNotNull()).distinct()
+    dates = distinct_rows(dates.where(F.col(RUN_DATE).isNotNull()), RUN_DATE)
     newest = dates.agg(F.max(RUN_DATE).alias("_newest_run"))
     return (
         dates.crossJoin(newest)
@@ -69,8 +70,9 @@ def as_of_runs(bronze: DataFrame, runs: DataFrame, snapshot_col: str) -> DataFra
         .agg(F.max(snapshot_col).alias("_picked_snapshot"))
     )
     # A few rows (one per run date): broadcast, so bronze is not shuffled for the join.
-    return bronze.join(F.broadcast(picked), F.col(snapshot_col) == F.col("_picked_snapshot"), "inner").withColumns(
-        {"ingestion_date": F.col(RUN_DATE)}
+    return replace_columns(
+        bronze.join(F.broadcast(picked), F.col(snapshot_col) == F.col("_picked_snapshot"), "inner"),
+        ingestion_date=F.col(RUN_DATE),
     )
 
 

@@ -7,6 +7,7 @@ from pyspark.sql import functions as F
 
 from file_records.connectors.workspace.source import RECORD_TYPE_OBJECT, RECORD_TYPE_STATUS
 from file_records.datasets import SILVER_WORKSPACE_FILES
+from file_records.frames import add_columns, replace_columns
 from file_records.pipelines.logic.runs import newest_run
 
 GIB = 1024**3
@@ -41,8 +42,7 @@ def file_history(bronze: DataFrame) -> DataFrame:
     objects = bronze.where(F.col("record_type") == RECORD_TYPE_OBJECT)
     one_per_path = Window.partitionBy("scan_id", "ingestion_date", "source", "path").orderBy(F.col("modified_at").desc_nulls_last())
     return (
-        objects.withColumn("active", F.col("user_active"))
-        .withColumn("_copy", F.row_number().over(one_per_path))
+        add_columns(objects, active=F.col("user_active"), _copy=F.row_number().over(one_per_path))
         .where(F.col("_copy") == 1)
         .select(*SILVER_COLUMNS)
     )
@@ -50,7 +50,7 @@ def file_history(bronze: DataFrame) -> DataFrame:
 
 def rule_input_history(bronze: DataFrame) -> DataFrame:
     """What the silver rules see, for every scan in bronze (history for the metrics)."""
-    return bronze.where(F.col("record_type") == RECORD_TYPE_OBJECT).withColumn("active", F.col("user_active")).select(
+    return add_columns(bronze.where(F.col("record_type") == RECORD_TYPE_OBJECT), active=F.col("user_active")).select(
         *SILVER_COLUMNS
     )
 
@@ -62,12 +62,8 @@ def scan_status(bronze: DataFrame) -> DataFrame:
     for users who wrote there); such a source is ``empty``, never an error. Scans written before
     the column existed read as ``false``.
     """
-    return (
-        bronze.where(F.col("record_type") == RECORD_TYPE_STATUS)
-        .withColumn("active", F.col("user_active"))
-        .withColumn("home_missing", F.coalesce(F.col("home_missing"), F.lit(False)))
-        .select(*STATUS_COLUMNS)
-    )
+    statuses = add_columns(bronze.where(F.col("record_type") == RECORD_TYPE_STATUS), active=F.col("user_active"))
+    return replace_columns(statuses, home_missing=F.coalesce(F.col("home_missing"), F.lit(False))).select(*STATUS_COLUMNS)
 
 
 def _per_source(source: str, column: str) -> F.Column:

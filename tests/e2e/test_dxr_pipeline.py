@@ -100,3 +100,40 @@ def test_bronze_cannot_be_fully_refreshed(tmp_path, emulator):
     )
     assert result.returncode == 2  # bad input, refused before Spark starts
     assert "refusing to fully refresh bronze_dxr_files" in result.stdout + result.stderr
+
+
+def test_the_engine_orders_the_whole_graph_in_one_run(two_runs):
+    """No flow plan hides a read from the engine (file_records.frames), so the runner refreshes every
+    table in one engine run instead of layer by layer."""
+    state_dir = two_runs[0]
+    first_log = sorted((state_dir / "logs").glob("run-*.log"))[0].read_text()
+    plan = [line for line in first_log.splitlines() if line.startswith("refresh plan:")]
+    assert plan == ["refresh plan: one run; the engine orders the flows by their reads"], plan
+
+
+NEWEST_SNAPSHOT_SQL = """
+SELECT
+  (SELECT max(snapshot_id) FROM bronze_dxr_files) AS bronze,
+  (SELECT max(snapshot_id) FROM silver_file_records_candidates) AS candidates,
+  (SELECT min(snapshot_id) FROM silver_file_records) AS silver,
+  (SELECT min(snapshot_id) FROM gold_duplicate_files) AS duplicates,
+  (SELECT max(run_id) FROM gold_expectation_metrics_kept) AS metrics,
+  (SELECT max(opened_snapshot_id) FROM silver_file_history) AS history,
+  (SELECT count(DISTINCT run_id) FROM gold_expectation_metrics_kept) AS metric_runs
+"""
+
+
+def test_a_second_snapshot_reaches_every_table_in_one_run(tmp_path, emulator):
+    """With every table already there, each one must wait for what it reads: after a forced second
+    snapshot every table holds that snapshot, not the first one."""
+    state_dir = tmp_path / "state"
+    args = ["run", "--sources", "dxr", "--state-dir", str(state_dir), "--dxr-base-url", emulator.url]
+    _cli(args, state_dir)
+    first = _query(state_dir, NEWEST_SNAPSHOT_SQL)[0]
+    _cli([*args, "--force-snapshot"], state_dir)
+    second = _query(state_dir, NEWEST_SNAPSHOT_SQL)[0]
+    assert second["bronze"] > first["bronze"]
+    assert {second[name] for name in ("candidates", "silver", "duplicates", "metrics")} == {second["bronze"]}
+    assert second["metric_runs"] == 2 and second["history"] <= second["bronze"]
+    logs = sorted((state_dir / "logs").glob("run-*.log"))
+    assert "refresh plan: one run" in logs[-1].read_text()

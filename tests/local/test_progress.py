@@ -25,19 +25,23 @@ def test_flow_states_from_event_messages():
 def test_progress_times_each_table_and_counts_across_layers():
     now = [0.0]
     shown: list[str] = []
-    progress = Progress(total=3, show=shown.append, clock=lambda: now[0])
+    progress = Progress(total=3, show=shown.append, clock=lambda: now[0], count={"a": 10}.get)
     for t, message in [(0, "Flow 'spark_catalog.default.a' is QUEUED."),
                        (1, "Flow spark_catalog.default.a is STARTING."),
                        (2, "Flow spark_catalog.default.a is RUNNING."),
                        (4.5, "Flow spark_catalog.default.a has COMPLETED.")]:
         now[0] = t
         progress.event(message)
-    progress.layer_done(["a"], {"a": 10})
+    assert len(shown) == 1  # when its flow completes, not when the run ends
+    progress.layer_done(["a"], {"a": 99})  # already shown: not again
     progress.event("Flow spark_catalog.default.b is STARTING.")
     progress.event("Flow 'spark_catalog.default.b' has FAILED.")
     progress.layer_done(["b"], {}, ok=False)
     assert shown[0].startswith("1 of 3 OK a ") and shown[0].endswith("10 rows in 3.5 s")
     assert shown[1].startswith("2 of 3 FAILED b ")
+    progress.layer_done(["c"], {"c": 7})  # no event: shown with the run's count
+    assert shown[2].startswith("3 of 3 OK c ") and shown[2].endswith("7 rows")
+    assert progress.rows == {"a": 10, "c": 7}
 
 
 def test_duration():
