@@ -232,12 +232,13 @@ def _graph_registry_class():
     from pyspark.pipelines.spark_connect_graph_element_registry import SparkConnectGraphElementRegistry
 
     class DependencyRecordingRegistry(SparkConnectGraphElementRegistry):
-        """Registers flows as usual and remembers which tables each one reads.
+        """Registers flows as usual and remembers which tables each one reads, and the steps of its plan.
 
-        OSS Spark 4.3 resolves a flow's reads against the catalog when the table already
-        exists there, and then runs downstream materialized views before (or while) their
-        upstream refreshes (apache/spark#57897). Knowing the reads lets the runner refresh the
-        graph layer by layer, which gives the dependency order back.
+        On OSS Spark 4.3 a few DataFrame steps make the Connect server resolve a flow's reads against
+        the catalog once the tables exist, and the engine then runs the flow before (or while) what
+        it reads refreshes (apache/spark#57897; file_records.frames). Knowing the steps tells the
+        runner whether the engine can order the whole graph in one run; knowing the reads lets it
+        refresh layer by layer when it cannot, and refresh only what depends on a change.
         """
 
         def __init__(self, *args, only: Optional[set[str]] = None, record_only: bool = False, **kwargs) -> None:
@@ -246,8 +247,8 @@ def _graph_registry_class():
             # The relation types of each flow's plan: one the server analyses at once hides reads
             # from the engine (file_records.frames).
             self.kinds: dict[str, set[str]] = {}
-            # A layer's graph holds only the layer's datasets: what it reads was written by an earlier
-            # layer (or run) and is read as a table. A smaller graph registers and resolves faster.
+            # A run's graph holds only the datasets it refreshes: what they read and the run does not
+            # refresh was written by an earlier run (or layer) and is read as a table.
             self.only = only
             # Only learn the reads (nothing is sent to the server): what the layers are made from.
             self.record_only = record_only
