@@ -62,8 +62,7 @@ def define_guarded_silver(
 
 def guarded_rows(spark: SparkSession, name: str) -> DataFrame:
     """The rows of ``name`` (a guarded silver table) read from its candidates with its rules applied:
-    the same rows and columns, for tables that would otherwise wait one more refresh layer for
-    silver to be written. A rules change refreshes the candidates, so these tables too
+    the same rows and columns, for tables that would otherwise wait for silver to be written. A rules change refreshes the candidates, so these tables too
     (file_records.local.freshness)."""
     guarded_dataset = dataset(name)
     rows = engine.passing(spark.read.table(guarded_dataset.candidates), load_rules(name))

@@ -298,34 +298,29 @@ def _source_location(flow):
     return source_code_location_to_proto(flow.source_code_location)
 
 
-def _named_tables(message) -> set[str]:
-    """Every `spark.read.table(...)` name inside a Spark Connect relation."""
-    found: set[str] = set()
-    for descriptor, value in message.ListFields():
-        if descriptor.name == "named_table" and hasattr(value, "unparsed_identifier"):
-            found.add(value.unparsed_identifier.split(".")[-1].strip("`"))
-        if descriptor.type == descriptor.TYPE_MESSAGE:
-            items = [value] if hasattr(value, "ListFields") else list(value)
-            for item in items:
-                if hasattr(item, "ListFields"):
-                    found |= _named_tables(item)
-    return found
-
-
-def relation_kinds(message) -> set[str]:
-    """The ``rel_type`` of every Spark Connect relation inside ``message`` (a by-name union as
-    ``union_by_name``)."""
-    found: set[str] = set()
-    if message.DESCRIPTOR.full_name == "spark.connect.Relation":
-        kind = message.WhichOneof("rel_type")
-        if kind is not None:
-            found.add("union_by_name" if kind == "set_op" and message.set_op.by_name else kind)
+def _messages(message) -> Iterator:
+    """``message`` and every protobuf message nested in it, at any depth."""
+    yield message
     for descriptor, value in message.ListFields():
         if descriptor.type == descriptor.TYPE_MESSAGE:
             for item in ([value] if hasattr(value, "ListFields") else list(value)):
                 if hasattr(item, "ListFields"):
-                    found |= relation_kinds(item)
-    return found
+                    yield from _messages(item)
+
+
+def _named_tables(relation) -> set[str]:
+    """Every `spark.read.table(...)` name inside a Spark Connect relation."""
+    return {found.unparsed_identifier.split(".")[-1].strip("`") for found in _messages(relation)
+            if found.DESCRIPTOR.full_name == "spark.connect.Read.NamedTable"}
+
+
+def relation_kinds(relation) -> set[str]:
+    """The ``rel_type`` of every Spark Connect relation inside ``relation`` (a by-name union as
+    ``union_by_name``)."""
+    kinds = ((found.WhichOneof("rel_type"), found) for found in _messages(relation)
+             if found.DESCRIPTOR.full_name == "spark.connect.Relation")
+    return {"union_by_name" if kind == "set_op" and found.set_op.by_name else kind
+            for kind, found in kinds if kind is not None}
 
 
 def refresh_layers(reads: Mapping[str, set[str]]) -> list[list[str]]:

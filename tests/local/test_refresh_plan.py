@@ -7,7 +7,7 @@ from __future__ import annotations
 import pyspark.sql.connect.proto as pb2
 
 from file_records.frames import EAGER_RELATIONS
-from file_records.local.runner import refresh_plan, relation_kinds
+from file_records.local.runner import _named_tables, refresh_plan, relation_kinds
 
 READS = {"bronze": set(), "silver": {"bronze"}, "gold": {"silver", "bronze"}, "other": {"bronze"}}
 
@@ -23,6 +23,8 @@ def test_relation_kinds_finds_every_step_of_a_plan():
     assert relation_kinds(plan) == {"project", "with_columns", "union_by_name", "read"}
     assert relation_kinds(pb2.Relation(set_op=pb2.SetOperation(left_input=_read("a"), right_input=_read("b")))) == {
         "set_op", "read"}
+    assert _named_tables(plan) == {"a", "b"}
+    assert _named_tables(_read("spark_catalog.default.`c`")) == {"c"}
 
 
 def test_a_lazy_graph_is_one_run_in_dependency_order():
