@@ -21,7 +21,13 @@ from file_records.local import failures
 from file_records.local.freshness import downstream
 from file_records.local.progress import Progress
 from file_records.local.runlog import RunLog, jvm_alive, jvm_output_to, python_logging_to, stop_jvm
-from file_records.local.spark import LocalSparkError, LocalSparkSettings, StatePaths, connect_session
+from file_records.local.spark import (
+    LocalSparkError,
+    LocalSparkSettings,
+    StatePaths,
+    class_archive,
+    connect_session,
+)
 from file_records.local.summary import summary_lines
 from file_records.local.tables import row_count, table_names
 
@@ -165,8 +171,11 @@ def _run_with_log(paths, conf, spark_settings, full_refresh, dry_run, on_event, 
     spark_settings, reason = resolve_codegen(paths, spark_settings)
     log.write(f"query code {'interpreted' if spark_settings.codegen == 'off' else 'compiled'}: {reason}", echo=False)
     starting = time.monotonic()
+    archive = class_archive(spark_settings)
+    log.write(f"class archive: {archive.status() if archive is not None else 'off'}", echo=False)
+    succeeded = False
     try:
-        spark = connect_session(paths, spark_settings, extra_conf=conf)
+        spark = connect_session(paths, spark_settings, extra_conf=conf, archive=archive)
     except Exception:
         stop_jvm()
         raise
@@ -180,6 +189,7 @@ def _run_with_log(paths, conf, spark_settings, full_refresh, dry_run, on_event, 
             result.table_counts = table_counts(paths, known={**(known_counts or {}), **result.table_counts})
             result.summary = summary_lines(spark, result.table_counts, known_counts or {})
             log.write(f"counts and summary in {time.monotonic() - finishing:.1f} s", echo=False)
+        succeeded = result.completed
         return result
     except PipelineRunError as exc:
         if not jvm_alive():
@@ -200,6 +210,11 @@ def _run_with_log(paths, conf, spark_settings, full_refresh, dry_run, on_event, 
             stop_jvm()
             log.write(f"local Spark stopped in {stopped - stopping:.1f} s, its JVM exited "
                       f"{time.monotonic() - stopped:.1f} s later", echo=False)
+            if archive is not None:
+                # Only now is the JVM's class list complete.
+                building = archive.finish(succeeded and not dry_run)
+                if building:
+                    log.write(building, echo=False)
 
 
 def resolve_codegen(paths: StatePaths, settings: LocalSparkSettings) -> tuple[LocalSparkSettings, str]:

@@ -4,6 +4,7 @@ continues where the first stopped."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -14,11 +15,12 @@ import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Mapping, Optional
+from typing import Literal, Mapping, Optional, Sequence
 
 from pydantic import Field
 
 from file_records.errors import StateError, UsageError
+from file_records.local.class_archive import ClassArchive, default_cache_dir
 from file_records.options import OptionsModel
 
 LOG4J_CONFIG = Path(__file__).resolve().parent / "log4j2.properties"
@@ -38,6 +40,11 @@ class LocalSparkSettings(OptionsModel):
     #: On a small run compiling costs more than it saves: "auto" interprets when the previous run's
     #: newest snapshots were small (file_records.local.runner decides).
     codegen: Literal["auto", "on", "off"] = "auto"
+    #: "auto" lets later JVMs map an archive of the classes the first run loaded: they start faster
+    #: (file_records.local.class_archive); "off" never builds or uses one.
+    class_archive: Literal["auto", "off"] = "auto"
+    #: Where the class archive lives (default: $XDG_CACHE_HOME/file-records or ~/.cache/file-records).
+    cache_dir: Optional[Path] = None
 
 
 class LocalSparkError(UsageError):
@@ -95,30 +102,45 @@ class StatePaths:
         return (self.metastore / "metastore_db").is_dir()
 
 
-def check_java() -> None:
+def check_java() -> str:
+    """The `java -version` text of the Java local Spark will use; an error if there is none or it is too old."""
     java = shutil.which("java", path=os.path.join(os.environ.get("JAVA_HOME", ""), "bin") + os.pathsep + os.environ.get("PATH", ""))
     if java is None:
         raise LocalSparkError(
             "Java was not found. Local Spark needs Java 17 or 21: install it (Debian/Ubuntu: "
             "`sudo apt-get install openjdk-17-jre-headless`, macOS: `brew install openjdk@17`) or set JAVA_HOME."
         )
-    try:
-        out = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise LocalSparkError(f"could not run {java} -version: {exc}") from None
-    match = re.search(r'version "(\d+)(?:\.(\d+))?', out.stderr + out.stdout)
+    version = _java_version(java)
+    match = re.search(r'version "(\d+)(?:\.(\d+))?', version)
     if match:
         major = int(match.group(2)) if match.group(1) == "1" else int(match.group(1))
         if major < 17:
             raise LocalSparkError(f"Java {major} found at {java}; Spark 4 needs Java 17 or newer (set JAVA_HOME)")
+    return version
 
 
-def driver_java_options(paths: StatePaths) -> str:
+@functools.cache
+def _java_version(java: str) -> str:
+    try:
+        out = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise LocalSparkError(f"could not run {java} -version: {exc}") from None
+    return f"{os.path.realpath(java)}\n{out.stderr}{out.stdout}"
+
+
+def class_archive(settings: LocalSparkSettings) -> Optional[ClassArchive]:
+    """The class archive this Java and Spark use (file_records.local.class_archive), or None when it is off."""
+    if settings.class_archive == "off":
+        return None
+    return ClassArchive.for_pyspark(settings.cache_dir or default_cache_dir(), check_java())
+
+
+def driver_java_options(paths: StatePaths, extra: Sequence[str] = ()) -> str:
     """The Derby home, our quiet log4j configuration, and the throughput collector: on two cores
     G1's concurrent threads cost a run more than the parallel collector's pauses (20,000 files:
     56 s instead of 61 s; 200,000 files: a little faster too)."""
     return (f"-Dderby.system.home={paths.metastore} -Dlog4j2.configurationFile={LOG4J_CONFIG.as_uri()} "
-            "-XX:+UseParallelGC")
+            "-XX:+UseParallelGC" + "".join(f" {option}" for option in extra))
 
 
 # Measured with the demo (500 files): a run 74 s compiled, 58 s interpreted; 20,000 files: the same;
@@ -126,13 +148,13 @@ def driver_java_options(paths: StatePaths) -> str:
 INTERPRETED_QUERIES = {"spark.sql.codegen.wholeStage": "false", "spark.sql.codegen.factoryMode": "NO_CODEGEN"}
 
 
-def spark_conf(paths: StatePaths, settings: LocalSparkSettings) -> dict[str, str]:
+def spark_conf(paths: StatePaths, settings: LocalSparkSettings, java_options: Sequence[str] = ()) -> dict[str, str]:
     metastore_url = f"jdbc:derby:;databaseName={paths.metastore / 'metastore_db'};create=true"
     return {
         "spark.sql.catalogImplementation": "hive",
         "spark.sql.warehouse.dir": str(paths.warehouse),
         "spark.hadoop.javax.jdo.option.ConnectionURL": metastore_url,
-        "spark.driver.extraJavaOptions": driver_java_options(paths),
+        "spark.driver.extraJavaOptions": driver_java_options(paths, java_options),
         "spark.ui.showConsoleProgress": "false",
         "spark.driver.memory": settings.driver_memory,
         "spark.sql.shuffle.partitions": str(settings.shuffle_partitions),
@@ -144,10 +166,10 @@ def spark_conf(paths: StatePaths, settings: LocalSparkSettings) -> dict[str, str
     }
 
 
-def _prepare_environment(paths: StatePaths) -> None:
+def _prepare_environment(paths: StatePaths, java_options: Sequence[str]) -> None:
     # The JVM is launched before any SparkConf is read, so driver JVM options go on the
     # spark-submit command line.
-    os.environ["PYSPARK_SUBMIT_ARGS"] = f'--driver-java-options "{driver_java_options(paths)}" pyspark-shell'
+    os.environ["PYSPARK_SUBMIT_ARGS"] = f'--driver-java-options "{driver_java_options(paths, java_options)}" pyspark-shell'
     for name in ("py4j", "pyspark"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
     # pyspark logs query errors through this logger with extra keyword arguments: it must be
@@ -169,15 +191,18 @@ def _free_port() -> int:
 
 
 def connect_session(
-    paths: StatePaths, settings: LocalSparkSettings, extra_conf: Optional[Mapping[str, str]] = None
+    paths: StatePaths, settings: LocalSparkSettings, extra_conf: Optional[Mapping[str, str]] = None,
+    archive: Optional[ClassArchive] = None,
 ):
-    """A local Spark Connect server on a free loopback port, and a session on it.
+    """A local Spark Connect server on a free loopback port, and a session on it. With ``archive``
+    its JVM maps the class archive, or lists the classes it loads for building one.
 
     pyspark's `remote("local")` always binds port 15002, so two runs on one machine (two state
     directories, or tests next to a demo) would collide; here every run gets its own port.
     """
     check_java()
-    _prepare_environment(paths)
+    java_options = archive.java_options(record=True) if archive is not None else []
+    _prepare_environment(paths, java_options)
     # Static settings are applied when the local server starts; pyspark then warns that it
     # cannot set them again at runtime. That is expected here.
     warnings.filterwarnings("ignore", message="Failed to set .* due to .*CANNOT_MODIFY_(STATIC_)?CONFIG")
@@ -186,7 +211,7 @@ def connect_session(
 
     port = _free_port()
     opts: dict = {
-        **spark_conf(paths, settings),
+        **spark_conf(paths, settings, java_options),
         "spark.connect.grpc.binding.address": "127.0.0.1",
         "spark.connect.grpc.binding.port": str(port),
         # The engine checks its flows once per this interval (1 s by default) and ends a run one more
@@ -196,6 +221,8 @@ def connect_session(
     }
     os.environ["SPARK_LOCAL_REMOTE"] = "1"
     ConnectSession._start_connect_server(settings.spark_master, opts)
+    if archive is not None and archive.recording_option() in java_options:
+        _remember_launch(archive)
     os.environ["SPARK_CONNECT_MODE_ENABLED"] = "1"
     spark = ConnectSession.builder.remote(f"sc://localhost:{port}").config(map=opts).getOrCreate()
     # Custom keys are not Spark SQL settings and are dropped on the way to the server session;
@@ -205,14 +232,25 @@ def connect_session(
     return spark
 
 
+def _remember_launch(archive: ClassArchive) -> None:
+    from pyspark import SparkContext
+
+    system = SparkContext._jvm.java.lang.System
+    arguments = SparkContext._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()
+    archive.remember_launch(system.getProperty("java.home"), system.getProperty("java.class.path"),
+                            [str(argument) for argument in arguments])
+
+
 def classic_session(paths: StatePaths, settings: LocalSparkSettings):
     """A classic local session on the same catalog, for queries and exports."""
     check_java()
-    _prepare_environment(paths)
+    archive = class_archive(settings)
+    java_options = archive.java_options(record=False) if archive is not None else []
+    _prepare_environment(paths, java_options)
     from pyspark.sql import SparkSession
 
     builder = SparkSession.builder.master(settings.spark_master).appName("file-records")
-    for key, value in spark_conf(paths, settings).items():
+    for key, value in spark_conf(paths, settings, java_options).items():
         builder = builder.config(key, value)
     spark = builder.enableHiveSupport().getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
