@@ -40,6 +40,10 @@ class LocalSparkSettings(OptionsModel):
     #: On a small run compiling costs more than it saves: "auto" interprets when the previous run's
     #: newest snapshots were small (file_records.local.runner decides).
     codegen: Literal["auto", "on", "off"] = "auto"
+    #: How the JVM compiles Spark's own code: "quick" (C1 only) or "full" (C1, then C2 for hot code).
+    #: A cold JVM spends more CPU in C2 than a run of up to a few hundred thousand files gains from it:
+    #: "auto" is quick unless the previous run was large (file_records.local.runner decides).
+    jit: Literal["auto", "quick", "full"] = "auto"
     #: "auto" lets later JVMs map an archive of the classes the first run loaded: they start faster
     #: (file_records.local.class_archive); "off" never builds or uses one.
     class_archive: Literal["auto", "off"] = "auto"
@@ -148,6 +152,17 @@ def driver_java_options(paths: StatePaths, extra: Sequence[str] = ()) -> str:
 INTERPRETED_QUERIES = {"spark.sql.codegen.wholeStage": "false", "spark.sql.codegen.factoryMode": "NO_CODEGEN"}
 
 
+# Measured on two cores, interleaved: the demo's first day 59 -> 44 s, a 20,000-file run 56 -> 45 s,
+# a first 400,000-file run 112.6 -> 116 s (the same within the noise). JIT compilation had taken
+# 67 s of CPU during a 62 s demo run. C1's code needs more room than its default 48 MB code cache:
+# once full, the JVM stops compiling and a run crawls in the interpreter.
+QUICK_JIT = ("-XX:TieredStopAtLevel=1", "-XX:ReservedCodeCacheSize=256m")
+
+
+def jit_options(settings: LocalSparkSettings) -> tuple[str, ...]:
+    return () if settings.jit == "full" else QUICK_JIT
+
+
 def spark_conf(paths: StatePaths, settings: LocalSparkSettings, java_options: Sequence[str] = ()) -> dict[str, str]:
     metastore_url = f"jdbc:derby:;databaseName={paths.metastore / 'metastore_db'};create=true"
     return {
@@ -201,7 +216,7 @@ def connect_session(
     directories, or tests next to a demo) would collide; here every run gets its own port.
     """
     check_java()
-    java_options = archive.java_options(record=True) if archive is not None else []
+    java_options = [*jit_options(settings), *(archive.java_options(record=True) if archive is not None else [])]
     _prepare_environment(paths, java_options)
     # Static settings are applied when the local server starts; pyspark then warns that it
     # cannot set them again at runtime. That is expected here.
@@ -245,7 +260,7 @@ def classic_session(paths: StatePaths, settings: LocalSparkSettings):
     """A classic local session on the same catalog, for queries and exports."""
     check_java()
     archive = class_archive(settings)
-    java_options = archive.java_options(record=False) if archive is not None else []
+    java_options = [*jit_options(settings), *(archive.java_options(record=False) if archive is not None else [])]
     _prepare_environment(paths, java_options)
     from pyspark.sql import SparkSession
 

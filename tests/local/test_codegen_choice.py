@@ -1,6 +1,6 @@
-"""Compiled or interpreted query code (LocalSparkSettings.codegen): "auto" sizes a run by the previous
-run's newest snapshots (the candidates tables' parquet footers), and the choice reaches Spark's
-configuration. No JVM: the state directories are parquet files written by pyarrow."""
+"""Compiled or interpreted query code (LocalSparkSettings.codegen) and a quick or full JIT
+(LocalSparkSettings.jit): "auto" sizes a run by the previous run's newest snapshots (the candidates
+tables' parquet footers), and the choice reaches Spark's configuration. No JVM: the state directories are parquet files written by pyarrow."""
 
 from __future__ import annotations
 
@@ -13,7 +13,14 @@ import pytest
 
 from file_records.commands.run import _spark_settings
 from file_records.local import runner
-from file_records.local.spark import INTERPRETED_QUERIES, LocalSparkSettings, StatePaths, spark_conf
+from file_records.local.spark import (
+    INTERPRETED_QUERIES,
+    QUICK_JIT,
+    LocalSparkSettings,
+    StatePaths,
+    jit_options,
+    spark_conf,
+)
 
 
 def write_candidates(state: Path, table: str, rows: int) -> None:
@@ -23,8 +30,13 @@ def write_candidates(state: Path, table: str, rows: int) -> None:
 
 
 def decide(state: Path, codegen: str = "auto") -> tuple[str, str]:
-    settings, reason = runner.resolve_codegen(StatePaths(state), LocalSparkSettings(codegen=codegen))
-    return settings.codegen, reason
+    settings, lines = runner.resolve_by_run_size(StatePaths(state), LocalSparkSettings(codegen=codegen))
+    return settings.codegen, lines[0].split(": ", 1)[1]
+
+
+def decide_jit(state: Path, jit: str = "auto") -> tuple[str, str]:
+    settings, lines = runner.resolve_by_run_size(StatePaths(state), LocalSparkSettings(jit=jit))
+    return settings.jit, lines[1]
 
 
 def test_a_first_run_compiles(tmp_path):
@@ -73,3 +85,24 @@ def test_a_bad_value_names_the_variable(monkeypatch):
     monkeypatch.setenv("FILE_RECORDS_CODEGEN", "fast")
     with pytest.raises(ConfigError, match="FILE_RECORDS_CODEGEN"):
         load(LocalSparkSettings)
+
+
+def test_the_jit_is_quick_unless_the_previous_run_was_large(tmp_path, monkeypatch):
+    assert decide_jit(tmp_path) == ("quick", "JIT quick (C1 only): no earlier run to size this one by")
+    monkeypatch.setattr(runner, "LARGE_RUN_ROWS", 100)
+    write_candidates(tmp_path, "silver_file_records_candidates", 99)
+    assert decide_jit(tmp_path)[0] == "quick"
+    write_candidates(tmp_path, "silver_workspace_files_candidates", 1)
+    choice, line = decide_jit(tmp_path)
+    assert choice == "full" and "100 rows (>= 100)" in line
+    assert decide_jit(tmp_path, "quick")[0] == "quick"
+    assert decide_jit(tmp_path / "empty", "full") == ("full", "JIT full (C1 and C2): jit set to 'full'")
+
+
+def test_only_a_full_jit_leaves_the_jvm_defaults(tmp_path):
+    paths = StatePaths(tmp_path)
+    for jit in ("quick", "auto"):
+        options = spark_conf(paths, LocalSparkSettings(jit=jit), jit_options(LocalSparkSettings(jit=jit)))
+        assert all(flag in options["spark.driver.extraJavaOptions"] for flag in QUICK_JIT)
+    assert jit_options(LocalSparkSettings(jit="full")) == ()
+    assert LocalSparkSettings.from_env({"FILE_RECORDS_JIT": "full"}, {}).jit == "full"
