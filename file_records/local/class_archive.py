@@ -13,7 +13,8 @@ How the archive comes about, once per Java and Spark installation:
 3. Later JVMs with the same Java and Spark map it (``-XX:SharedArchiveFile``). ``-Xshare:auto``
    makes a JVM that cannot use it (another Java build, another class path) run without it.
 
-A failed build leaves a ``.failed`` note (and its log) and is not retried. ``FILE_RECORDS_CLASS_ARCHIVE=off``
+A failed build leaves a ``.failed`` note (and its log) and is not retried. A build also removes the
+archives of other installations that no run has used for two weeks. ``FILE_RECORDS_CLASS_ARCHIVE=off``
 turns all of this off; ``FILE_RECORDS_CACHE_DIR`` moves the cache.
 """
 
@@ -26,6 +27,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +35,9 @@ from typing import Optional
 
 # Dumping 25,000 classes takes about 75 s on one core; a dump still running after this is stuck.
 BUILD_TIMEOUT_SECONDS = 1800
+# An archive (about 280 MB) no run has mapped for this long belongs to a Spark or Java that is gone
+# (an old virtual environment, a clone deleted): a build removes it.
+UNUSED_DAYS = 14
 
 
 def default_cache_dir(environ: Mapping[str, str] = os.environ) -> Path:
@@ -100,6 +105,8 @@ class ClassArchive:
         the classes the JVM loads unless a list is already waiting for its build."""
         state = self.status()
         if state == "ready":
+            with contextlib.suppress(OSError):
+                os.utime(self.archive)  # last used: what pruning goes by
             return [f"-XX:SharedArchiveFile={self.archive}", "-Xshare:auto", "-Xlog:cds=off"]
         if record and state == "missing":
             self.directory.mkdir(parents=True, exist_ok=True)
@@ -163,10 +170,25 @@ class ClassArchive:
                 ok, why = False, f"{type(exc).__name__}: {exc}"
             if ok:
                 os.replace(partial, self.archive)
+                self.prune_unused()
             else:
                 partial.unlink(missing_ok=True)
                 self.failed.write_text(f"{why}; details in {self.build_log}\n", encoding="utf-8")
             return self.status()
+
+
+    def prune_unused(self, days: float = UNUSED_DAYS) -> list[str]:
+        """Remove the other installations' archives (and their files) no run has used for ``days``."""
+        cutoff = time.time() - days * 86400
+        removed = []
+        for other in self.directory.glob("spark-classes-*.jsa"):
+            key = other.name[len("spark-classes-"):-len(".jsa")]
+            if key == self.key or other.stat().st_mtime >= cutoff:
+                continue
+            for path in self.directory.glob(f"spark-classes-{key}.*"):
+                path.unlink(missing_ok=True)
+            removed.append(key)
+        return removed
 
 
 def main(argv: list[str]) -> int:

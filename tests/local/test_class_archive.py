@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -151,3 +152,20 @@ def test_only_one_build_at_a_time(tmp_path):
         fcntl.flock(held, fcntl.LOCK_EX)
         assert archive.build() == "building"
     assert not archive.archive.exists()
+
+
+def test_a_build_prunes_archives_no_run_used_for_two_weeks(tmp_path):
+    current, recent, stale = (ClassArchive(tmp_path, key) for key in ("k1", "k2", "k3"))
+    for archive in (current, recent, stale):
+        archive.archive.write_bytes(b"")
+        archive.class_list.write_text("java/lang/Object\n")
+    two_weeks_ago = time.time() - 15 * 86400
+    os.utime(stale.archive, (two_weeks_ago, two_weeks_ago))
+    os.utime(current.archive, (two_weeks_ago, two_weeks_ago))  # its own archive is never pruned
+    assert current.prune_unused() == ["k3"]
+    assert not stale.archive.exists() and not stale.class_list.exists()
+    assert recent.archive.exists() and current.archive.exists()
+    # Mapping an archive counts as using it.
+    os.utime(recent.archive, (two_weeks_ago, two_weeks_ago))
+    assert recent.java_options(record=False)
+    assert recent.archive.stat().st_mtime > time.time() - 60
