@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+
+# Every pipeline the tests run is small: Spark's code compiles faster with C1 only (what --demo picks
+# too), where a production first run, of unknown size, also uses C2 (LocalSparkSettings.jit). The
+# variable reaches the CLI subprocesses; tests of the choice itself set or clear it.
+os.environ.setdefault("FILE_RECORDS_JIT", "quick")
 
 
 @pytest.fixture(scope="session")

@@ -232,10 +232,14 @@ def _prepare(args: argparse.Namespace, console: Console, stack: ExitStack) -> _P
 
 def _spark_settings(args: argparse.Namespace) -> LocalSparkSettings:
     settings = load(LocalSparkSettings)
-    if args.demo and settings.codegen == "auto":
-        # The demo tenant has about 500 files: interpreting its queries is faster than compiling them.
-        return settings.model_copy(update={"codegen": "off"})
-    return settings
+    if not args.demo:
+        return settings
+    # The demo tenant has about 500 files: interpreting its queries, and compiling Spark's code with
+    # C1 only, is faster than compiling both fully.
+    small = {"codegen": "off"} if settings.codegen == "auto" else {}
+    if settings.jit == "auto":
+        small["jit"] = "quick"
+    return settings.model_copy(update=small)
 
 
 def run(args: argparse.Namespace, console: Console) -> int:

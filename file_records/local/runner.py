@@ -55,9 +55,11 @@ ENGINE_CONF = {
 # Below this many rows in the previous run's newest snapshots, queries are interpreted, not compiled
 # (LocalSparkSettings.codegen "auto"): break-even was measured near 20,000 files.
 SMALL_RUN_ROWS = 10_000
-# From this many rows on, the JVM also compiles hot code with C2 (LocalSparkSettings.jit "auto"):
-# at 400,000 files C1 alone was as fast, within the noise (file_records.local.spark.QUICK_JIT).
-LARGE_RUN_ROWS = 400_000
+# From this many rows on (or with no earlier run to size by), the JVM also compiles hot code with C2
+# (LocalSparkSettings.jit "auto"). Measured with pipeline_runs.py, two DXR queries: 50,000 files 51.9 s
+# with C1 only, 64.3 s with C2; 400,000 files 129.0 s with C1 only, 105.8 s with C2: break-even near
+# 185,000 files.
+LARGE_RUN_ROWS = 200_000
 
 
 class StateLockedError(StateError):
@@ -239,7 +241,7 @@ def resolve_by_run_size(paths: StatePaths, settings: LocalSparkSettings) -> tupl
         codegen, codegen_why = ("off" if small else "on"), why(SMALL_RUN_ROWS, small)
     jit, jit_why = settings.jit, f"jit set to {settings.jit!r}"
     if jit == "auto":
-        large = rows is not None and rows >= LARGE_RUN_ROWS
+        large = rows is None or rows >= LARGE_RUN_ROWS
         jit, jit_why = ("full" if large else "quick"), why(LARGE_RUN_ROWS, not large)
     lines = [f"query code {'interpreted' if codegen == 'off' else 'compiled'}: {codegen_why}",
              f"JIT {'quick (C1 only)' if jit == 'quick' else 'full (C1 and C2)'}: {jit_why}"]

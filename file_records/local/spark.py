@@ -41,8 +41,8 @@ class LocalSparkSettings(OptionsModel):
     #: newest snapshots were small (file_records.local.runner decides).
     codegen: Literal["auto", "on", "off"] = "auto"
     #: How the JVM compiles Spark's own code: "quick" (C1 only) or "full" (C1, then C2 for hot code).
-    #: A cold JVM spends more CPU in C2 than a run of up to a few hundred thousand files gains from it:
-    #: "auto" is quick unless the previous run was large (file_records.local.runner decides).
+    #: A cold JVM spends more CPU in C2 than a run of up to about 185,000 files gains from it: "auto"
+    #: is quick when the previous run was smaller (file_records.local.runner decides).
     jit: Literal["auto", "quick", "full"] = "auto"
     #: "auto" lets later JVMs map an archive of the classes the first run loaded: they start faster
     #: (file_records.local.class_archive); "off" never builds or uses one.
@@ -152,10 +152,10 @@ def driver_java_options(paths: StatePaths, extra: Sequence[str] = ()) -> str:
 INTERPRETED_QUERIES = {"spark.sql.codegen.wholeStage": "false", "spark.sql.codegen.factoryMode": "NO_CODEGEN"}
 
 
-# Measured on two cores, interleaved: the demo's first day 59 -> 44 s, a 20,000-file run 56 -> 45 s,
-# a first 400,000-file run 112.6 -> 116 s (the same within the noise). JIT compilation had taken
-# 67 s of CPU during a 62 s demo run. C1's code needs more room than its default 48 MB code cache:
-# once full, the JVM stops compiling and a run crawls in the interpreter.
+# C1 only, measured on two cores: the demo's first day 59 -> 44 s and a 20,000-file run 56 -> 45 s
+# (interleaved); JIT compilation had taken 67 s of CPU during a 62 s demo run. Large runs gain from C2
+# (file_records.local.runner.LARGE_RUN_ROWS). C1's code needs more room than its default 48 MB code
+# cache: once full, the JVM stops compiling and a run crawls in the interpreter.
 QUICK_JIT = ("-XX:TieredStopAtLevel=1", "-XX:ReservedCodeCacheSize=256m")
 
 

@@ -87,16 +87,27 @@ def test_a_bad_value_names_the_variable(monkeypatch):
         load(LocalSparkSettings)
 
 
-def test_the_jit_is_quick_unless_the_previous_run_was_large(tmp_path, monkeypatch):
-    assert decide_jit(tmp_path) == ("quick", "JIT quick (C1 only): no earlier run to size this one by")
+def test_the_jit_is_quick_only_after_a_small_run(tmp_path, monkeypatch):
+    assert decide_jit(tmp_path) == ("full", "JIT full (C1 and C2): no earlier run to size this one by")
     monkeypatch.setattr(runner, "LARGE_RUN_ROWS", 100)
     write_candidates(tmp_path, "silver_file_records_candidates", 99)
-    assert decide_jit(tmp_path)[0] == "quick"
+    choice, line = decide_jit(tmp_path)
+    assert choice == "quick" and "99 rows (< 100)" in line
     write_candidates(tmp_path, "silver_workspace_files_candidates", 1)
     choice, line = decide_jit(tmp_path)
     assert choice == "full" and "100 rows (>= 100)" in line
     assert decide_jit(tmp_path, "quick")[0] == "quick"
     assert decide_jit(tmp_path / "empty", "full") == ("full", "JIT full (C1 and C2): jit set to 'full'")
+
+
+@pytest.mark.parametrize(("demo", "env", "expected"), [
+    (True, None, "quick"), (False, None, "auto"), (True, "full", "full"),
+])
+def test_the_demo_compiles_quickly_unless_told_otherwise(monkeypatch, demo, env, expected):
+    monkeypatch.delenv("FILE_RECORDS_JIT", raising=False)
+    if env is not None:
+        monkeypatch.setenv("FILE_RECORDS_JIT", env)
+    assert _spark_settings(argparse.Namespace(demo=demo)).jit == expected
 
 
 def test_only_a_full_jit_leaves_the_jvm_defaults(tmp_path):
