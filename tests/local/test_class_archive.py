@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -169,3 +170,10 @@ def test_a_build_prunes_archives_no_run_used_for_two_weeks(tmp_path):
     os.utime(recent.archive, (two_weeks_ago, two_weeks_ago))
     assert recent.java_options(record=False)
     assert recent.archive.stat().st_mtime > time.time() - 60
+
+
+@pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="Linux scheduling classes")
+def test_the_build_runs_in_the_idle_scheduling_class():
+    code = ("import os; from file_records.local.class_archive import lowest_priority; lowest_priority(); "
+            "print(os.sched_getscheduler(0) == os.SCHED_IDLE)")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "True"
