@@ -109,7 +109,10 @@ class ClassArchive:
                 os.utime(self.archive)  # last used: what pruning goes by
             return [f"-XX:SharedArchiveFile={self.archive}", "-Xshare:auto", "-Xlog:cds=off"]
         if record and state == "missing":
-            self.directory.mkdir(parents=True, exist_ok=True)
+            try:
+                self.directory.mkdir(parents=True, exist_ok=True)
+            except OSError:
+                return []  # no cache folder (a read-only home, say): runs go on without an archive
             return [self.recording_option()]
         return []
 
@@ -119,12 +122,20 @@ class ClassArchive:
     def remember_launch(self, java_home: str, class_path: str, jvm_arguments: list[str]) -> None:
         """How the recording JVM was launched: the dump must use the same Java, class path and modules."""
         modules = [arg for arg in jvm_arguments if arg.startswith("--add-modules")]
-        self.launch.write_text(json.dumps({"java_home": java_home, "class_path": class_path, "modules": modules}),
-                               encoding="utf-8")
+        with contextlib.suppress(OSError):  # without it the class list is dropped; the run is not affected
+            self.launch.write_text(json.dumps({"java_home": java_home, "class_path": class_path,
+                                               "modules": modules}), encoding="utf-8")
 
     def finish(self, succeeded: bool) -> Optional[str]:
         """After the JVM exited: keep its class list if the run succeeded, and start building the
-        archive from it in the background. Returns a line for the run log when it starts one."""
+        archive from it in the background. Returns a line for the run log when it starts one. The
+        archive only ever speeds runs up: a file system error here never fails one."""
+        try:
+            return self._finish(succeeded)
+        except OSError as exc:
+            return f"class archive: not built ({type(exc).__name__}: {exc})"
+
+    def _finish(self, succeeded: bool) -> Optional[str]:
         recorded = self.recording
         if recorded.is_file():
             if succeeded and self.launch.is_file() and self.status() == "missing":

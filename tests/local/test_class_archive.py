@@ -177,3 +177,12 @@ def test_the_build_runs_in_the_idle_scheduling_class():
     code = ("import os; from file_records.local.class_archive import lowest_priority; lowest_priority(); "
             "print(os.sched_getscheduler(0) == os.SCHED_IDLE)")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "True"
+
+
+def test_a_cache_folder_that_cannot_be_made_never_fails_a_run(tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    archive = ClassArchive(blocker / "cache", "k1")
+    assert archive.java_options(record=True) == []
+    archive.remember_launch("/java", "/jars/a.jar", [])
+    assert archive.finish(succeeded=True) is None
