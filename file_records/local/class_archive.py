@@ -40,6 +40,10 @@ BUILD_TIMEOUT_SECONDS = 1800
 UNUSED_DAYS = 14
 
 
+# Every file of one installation's archive is named PREFIX + its key + a suffix.
+PREFIX = "spark-classes-"
+
+
 def default_cache_dir(environ: Mapping[str, str] = os.environ) -> Path:
     base = environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "file-records"
@@ -64,7 +68,7 @@ class ClassArchive:
         return cls(directory, install_key(java_version, Path(pyspark.__file__).parent, pyspark.__version__))
 
     def _path(self, suffix: str) -> Path:
-        return self.directory / f"spark-classes-{self.key}{suffix}"
+        return self.directory / f"{PREFIX}{self.key}{suffix}"
 
     @property
     def archive(self) -> Path:
@@ -187,16 +191,15 @@ class ClassArchive:
                 self.failed.write_text(f"{why}; details in {self.build_log}\n", encoding="utf-8")
             return self.status()
 
-
     def prune_unused(self, days: float = UNUSED_DAYS) -> list[str]:
         """Remove the other installations' archives (and their files) no run has used for ``days``."""
         cutoff = time.time() - days * 86400
         removed = []
-        for other in self.directory.glob("spark-classes-*.jsa"):
-            key = other.name[len("spark-classes-"):-len(".jsa")]
+        for other in self.directory.glob(f"{PREFIX}*.jsa"):
+            key = other.name[len(PREFIX):-len(".jsa")]
             if key == self.key or other.stat().st_mtime >= cutoff:
                 continue
-            for path in self.directory.glob(f"spark-classes-{key}.*"):
+            for path in self.directory.glob(f"{PREFIX}{key}.*"):
                 path.unlink(missing_ok=True)
             removed.append(key)
         return removed

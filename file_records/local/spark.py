@@ -107,7 +107,8 @@ class StatePaths:
 
 
 def check_java() -> str:
-    """The `java -version` text of the Java local Spark will use; an error if there is none or it is too old."""
+    """Which Java local Spark will use (its path and `java -version` text); an error if there is none
+    or it is too old."""
     java = shutil.which("java", path=os.path.join(os.environ.get("JAVA_HOME", ""), "bin") + os.pathsep + os.environ.get("PATH", ""))
     if java is None:
         raise LocalSparkError(
@@ -140,7 +141,8 @@ def class_archive(settings: LocalSparkSettings) -> Optional[ClassArchive]:
 
 
 def driver_java_options(paths: StatePaths, extra: Sequence[str] = ()) -> str:
-    """The Derby home, our quiet log4j configuration, and the throughput collector: on two cores
+    """The Derby home, our quiet log4j configuration, the throughput collector, then ``extra`` (the
+    JIT's and the class archive's options). The throughput collector because on two cores
     G1's concurrent threads cost a run more than the parallel collector's pauses (20,000 files:
     56 s instead of 61 s; 200,000 files: a little faster too)."""
     return (f"-Dderby.system.home={paths.metastore} -Dlog4j2.configurationFile={LOG4J_CONFIG.as_uri()} "
@@ -216,7 +218,7 @@ def connect_session(
     directories, or tests next to a demo) would collide; here every run gets its own port.
     """
     check_java()
-    java_options = [*jit_options(settings), *(archive.java_options(record=True) if archive is not None else [])]
+    java_options = _java_options(settings, archive, record=True)
     _prepare_environment(paths, java_options)
     # Static settings are applied when the local server starts; pyspark then warns that it
     # cannot set them again at runtime. That is expected here.
@@ -247,6 +249,12 @@ def connect_session(
     return spark
 
 
+def _java_options(settings: LocalSparkSettings, archive: Optional[ClassArchive], record: bool) -> list[str]:
+    """The JVM options a session adds: its JIT, and the class archive's (``record``: a pipeline run
+    may list its classes for building one)."""
+    return [*jit_options(settings), *(archive.java_options(record) if archive is not None else [])]
+
+
 def _remember_launch(archive: ClassArchive) -> None:
     from pyspark import SparkContext
 
@@ -259,8 +267,7 @@ def _remember_launch(archive: ClassArchive) -> None:
 def classic_session(paths: StatePaths, settings: LocalSparkSettings):
     """A classic local session on the same catalog, for queries and exports."""
     check_java()
-    archive = class_archive(settings)
-    java_options = [*jit_options(settings), *(archive.java_options(record=False) if archive is not None else [])]
+    java_options = _java_options(settings, class_archive(settings), record=False)
     _prepare_environment(paths, java_options)
     from pyspark.sql import SparkSession
 
