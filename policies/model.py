@@ -16,8 +16,9 @@ A catalogue file (``policies/catalogue.yml``) is a list of policies::
 ``predicate`` (boolean) and ``reason`` (string) are Spark SQL expressions over the evaluation view
 (see :mod:`file_records.policies.evaluate`). ``{name}`` placeholders are replaced by the *validated, typed* value of
 the parameter ``name``, rendered as a SQL literal (strings are quoted and escaped, lists become
-``array(...)``); ``{{`` and ``}}`` stand for literal braces. Parameters are never spliced in as raw
-text, so a parameter value cannot change the shape of the SQL.
+``array(...)``); ``{name*}`` spreads a list parameter into its literals separated by commas, for
+``IN (...)`` and ``LIKE ANY (...)``; ``{{`` and ``}}`` stand for literal braces. Parameters are never
+spliced in as raw text, so a parameter value cannot change the shape of the SQL.
 
 Parameter conventions, checked at load time: names ending in ``_days``, ``_years``, ``_months`` or
 ``_count`` must be non-negative integers; ``_bytes`` accepts an integer or a size such as ``"5 GiB"``.
@@ -148,19 +149,36 @@ def sql_literal(value: Any) -> str:
     raise TypeError(f"cannot render {type(value).__name__} as SQL")
 
 
-def _placeholders(template: str) -> list[str]:
-    names = []
+def spread_literals(value: Any) -> str:
+    """A list parameter as its SQL literals separated by commas (``{name*}``): patterns written out
+    in ``LIKE ANY (...)`` are compiled once per query, where ``exists(array, p -> x LIKE p)``
+    compiles each pattern again for every row. An empty list is one NULL, which matches nothing."""
+    if not isinstance(value, (list, tuple)):
+        raise TypeError(f"{{name*}} spreads a list, got {type(value).__name__}")
+    return ", ".join(sql_literal(v) for v in value) if value else "CAST(NULL AS STRING)"
+
+
+def _placeholder(inner: str) -> tuple[str, bool]:
+    """``name`` or ``name*`` (spread) -> (name, spread)."""
+    inner = inner.strip()
+    spread = inner.endswith("*")
+    return (inner[:-1].rstrip() if spread else inner), spread
+
+
+def _placeholders(template: str) -> list[tuple[str, bool]]:
+    """The (name, spread) of each placeholder of a template."""
+    found = []
     for m in _TOKEN_RE.finditer(template):
         tok = m.group(0)
         if tok in ("{{", "}}"):
             continue
         if tok in ("{", "}"):
             raise ValueError(f"unbalanced {tok!r} at offset {m.start()}: write {tok * 2} for a literal brace")
-        name = m.group(1).strip()
+        name, spread = _placeholder(m.group(1))
         if not _PARAM_RE.match(name):
             raise ValueError(f"placeholder {tok!r} is not a parameter name (lower-case identifier)")
-        names.append(name)
-    return names
+        found.append((name, spread))
+    return found
 
 
 def render_template(template: str, parameters: Mapping[str, Any]) -> str:
@@ -174,10 +192,10 @@ def render_template(template: str, parameters: Mapping[str, Any]) -> str:
             return "}"
         if tok in ("{", "}"):
             raise ValueError(f"unbalanced {tok!r}")
-        name = m.group(1).strip()
+        name, spread = _placeholder(m.group(1))
         if name not in parameters:
             raise KeyError(name)
-        return sql_literal(parameters[name])
+        return spread_literals(parameters[name]) if spread else sql_literal(parameters[name])
 
     return _TOKEN_RE.sub(repl, template)
 
@@ -264,13 +282,19 @@ class Policy(BaseModel):
             if template is None:
                 continue
             try:
-                names = _placeholders(template)
+                found = _placeholders(template)
             except ValueError as exc:
                 raise ValueError(f"{field_name}: {exc}") from None
-            missing = sorted(set(names) - set(self.parameters))
+            names = {name for name, _ in found}
+            missing = sorted(names - set(self.parameters))
             if missing:
                 raise ValueError(f"{field_name}: placeholder(s) {', '.join('{' + n + '}' for n in missing)} "
                                  f"name no parameter (declared: {sorted(self.parameters) or 'none'})")
+            not_lists = sorted({name for name, spread in found
+                                if spread and not isinstance(self.parameters[name], (list, tuple))})
+            if not_lists:
+                raise ValueError(f"{field_name}: {', '.join('{' + n + '*}' for n in not_lists)} spreads a list, "
+                                 "but that parameter is not a list: write {name} for a single value")
             used.update(names)
         unused = sorted(set(self.parameters) - used)
         if unused:

@@ -239,6 +239,23 @@ def test_rot(flags):
     assert "plain-old" not in rot  # 2018: under 10 years
 
 
+def test_rot_name_patterns_spread_into_like_any(frames):
+    # The packaged rot policy writes its patterns out ({trivial_name_patterns*}, LIKE ANY): one
+    # pattern still catches by name, and with none the other ROT tests still run.
+    rot = load_catalogue().get("rot")
+    assert "LIKE ANY ('~$%', " in rot.predicate_sql
+
+    def rot_flags(patterns):
+        df = policy_flags(frames["files"], [rot.with_parameters(trivial_name_patterns=patterns)])
+        return {r["file_id"]: r["reason"] for r in df.collect()}
+
+    only_tmp = rot_flags(["%.tmp"])
+    assert only_tmp["rot-tmp"] == "trivial file name draft.TMP"
+    assert "rot-thumbs" not in only_tmp and "rot-label" in only_tmp
+    none = rot_flags([])
+    assert "rot-tmp" not in none and none["rot-label"] == "labelled ROT"
+
+
 def test_stale(flags):
     stale = caught(flags, "stale")
     assert stale["stale-2411"]["reason"] == "not modified for 2,411 days (limit 1,825)"

@@ -54,6 +54,16 @@ def test_sql_literals():
     assert sql_literal(["a", "b'c"]) == "array('a', 'b\\'c')"
     assert sql_literal([]) == "CAST(array() AS ARRAY<STRING>)"
     assert render_template("x > {n} AND y = '{{literal}}'", {"n": 3}) == "x > 3 AND y = '{literal}'"
+    assert render_template("x LIKE ANY ({p*})", {"p": ["a%", "b'"]}) == "x LIKE ANY ('a%', 'b\\'')"
+    assert render_template("x IN ({p *})", {"p": []}) == "x IN (CAST(NULL AS STRING))"
+
+
+def test_spread_placeholder_needs_a_list():
+    data = base_data()
+    data["policies"][0]["predicate"] = "size IN ({limit*})"
+    data["policies"][0]["parameters"] = {"limit": 5}
+    with pytest.raises(PolicyConfigError, match=r"\{limit\*\} spreads a list, but that parameter is not a list"):
+        parse_catalogue(data)
 
 
 def test_parameter_injection_is_quoted(tmp_path):
