@@ -31,10 +31,10 @@ check-java:
 		echo "  or set JAVA_HOME to an installed JDK/JRE 17+."; exit 1; }
 
 # Two simulated days: the second serves the demo tenant a day later (files removed, changed,
-# added), so the tables, the report and the dashboard show real changes.
+# added), so the tables, the report and the dashboard show real changes. One command, so both
+# days run in one local Spark.
 demo: $(INSTALLED) check-java
-	$(VENV)/bin/file-records run --demo --state-dir .file-records-demo
-	$(VENV)/bin/file-records run --demo --demo-day 2 --state-dir .file-records-demo
+	$(VENV)/bin/file-records run --demo --demo-days 2 --state-dir .file-records-demo
 
 test: $(INSTALLED) check-java
 	$(VENV)/bin/ruff check .

@@ -48,6 +48,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--demo-day", type=int, choices=(1, 2), default=1,
                         help="with --demo: 2 serves the demo tenant a day later (files removed, changed, added) "
                              "and takes a new snapshot")
+    parser.add_argument("--demo-days", type=int, choices=(1, 2), metavar="N",
+                        help="with --demo: run the demo tenant's days 1 to N one after the other in one local "
+                             "Spark (`make demo` runs 2: the second day needs no second JVM start)")
     parser.add_argument("--continuous", action="store_true",
                         help="keep running: refresh whenever a snapshot is due or an input changed; Ctrl-C stops")
     parser.add_argument("--poll-seconds", type=float, default=60.0, metavar="SECONDS",
@@ -250,13 +253,35 @@ def run(args: argparse.Namespace, console: Console) -> int:
         raise UsageError("--continuous does not go with --dry-run or --full-refresh")
     if args.poll_seconds <= 0:
         raise UsageError("--poll-seconds must be more than 0")
-    if args.demo_day > 1 and not args.demo:
-        raise UsageError("--demo-day goes with --demo")
+    if (args.demo_day > 1 or args.demo_days) and not args.demo:
+        raise UsageError(f"{'--demo-days' if args.demo_days else '--demo-day'} goes with --demo")
+    if args.demo_days:
+        if args.demo_day > 1 or args.continuous or args.dry_run:
+            raise UsageError("--demo-days runs the demo's days from the first: leave out --demo-day, --continuous "
+                             "and --dry-run")
+        return _run_demo_days(args, console)
     with ExitStack() as stack:
         prepared = _prepare(args, console, stack)
         if not args.continuous:
             return _run_once(args, console, prepared, force_snapshot=args.force_snapshot or args.demo_day > 1)
         return _run_continuously(args, console, prepared)
+
+
+def _run_demo_days(args: argparse.Namespace, console: Console) -> int:
+    """The demo tenant's days 1 to ``--demo-days``, each with its own emulators and run, in one local
+    Spark: a later day skips the JVM's start, the metastore's first use and the JIT's warm-up. The
+    report is written once, after the last day."""
+    from file_records.local.engine import LocalSpark
+
+    with LocalSpark(keep=True) as engine:
+        for day in range(1, args.demo_days + 1):
+            console.print(f"[bold]Demo day {day} of {args.demo_days}[/]")
+            day_args = argparse.Namespace(**{**vars(args), "demo_day": day})
+            with ExitStack() as stack:
+                prepared = _prepare(day_args, console, stack)
+                _run_once(day_args, console, prepared, force_snapshot=args.force_snapshot or day > 1,
+                          engine=engine, last=day == args.demo_days)
+    return 0
 
 
 def _run_continuously(args: argparse.Namespace, console: Console, prepared: _Prepared) -> int:
@@ -287,7 +312,9 @@ def _run_continuously(args: argparse.Namespace, console: Console, prepared: _Pre
 
 
 def _run_once(args: argparse.Namespace, console: Console, prepared: _Prepared, force_snapshot: bool,
-              quiet_when_idle: bool = False) -> int:
+              quiet_when_idle: bool = False, engine=None, last: bool = True) -> int:
+    """One run. ``engine``: a LocalSpark kept across the runs of this process (default: one for this
+    run); ``last``: the last of them, after which the demo writes its report."""
     from file_records.local import freshness
     from file_records.local.progress import duration
     from file_records.local.runner import run_pipeline
@@ -328,6 +355,7 @@ def _run_once(args: argparse.Namespace, console: Console, prepared: _Prepared, f
             verbose=verbose,
             refresh_start=None if decision is None or decision.plan.everything else decision.plan.start,
             known_counts=(decision.previous or {}).get("counts") if decision is not None else None,
+            engine=engine,
         )
     if decision is not None:
         freshness.save_last_run(paths.root, decision.inputs, result.table_counts, datetime.now(timezone.utc))
@@ -336,7 +364,9 @@ def _run_once(args: argparse.Namespace, console: Console, prepared: _Prepared, f
         console.print(f"[green]The pipeline graph is valid[/] ({result.seconds:.0f} s).")
         return 0
     report = None
-    if args.demo:
+    if args.demo and last:
+        if engine is not None:
+            engine.close()  # the report reads the committed files after the JVM has let go of the state
         with (console.status("writing the report…") if console.is_terminal else _no_status()):
             report = _write_demo_report(args.state_dir)
     _print_tables(args.state_dir, result.table_counts)

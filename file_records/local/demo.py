@@ -7,6 +7,7 @@ import os
 import secrets
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
@@ -41,17 +42,24 @@ def _exported(values: dict[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
+@lru_cache(maxsize=1)
+def _process_tokens() -> tuple[str, str]:
+    # One pair per process: the demo's days share one local Spark, whose Python workers keep the
+    # environment (so the tokens) the JVM started with.
+    return secrets.token_urlsafe(24), "dapi-demo-" + secrets.token_hex(8)
+
+
 @contextmanager
 def demo_services(seed: int = 7, day: int = 1) -> Iterator[DemoEndpoints]:
-    """Start the emulators with the demo corpora; tokens are random and exported for the run.
-    ``day=2`` serves the same tenant a day later: some files removed, changed and added."""
+    """Start the emulators with the demo corpora; tokens are random (one pair per process) and
+    exported for the run. ``day=2`` serves the same tenant a day later: some files removed, changed
+    and added."""
     from file_records.emulators.dxr_corpus import demo_records
     from file_records.emulators.dxr_server import DxrEmulator, FaultConfig
     from file_records.emulators.workspace_server import WorkspaceEmulator
     from file_records.emulators.workspace_tree import SyntheticWorkspace
 
-    dxr_token = secrets.token_urlsafe(24)
-    workspace_token = "dapi-demo-" + secrets.token_hex(8)
+    dxr_token, workspace_token = _process_tokens()
     # A little weather: one 429 with Retry-After and malformed lines the rules must quarantine
     # from DXR; a request-rate limit answered with 429 from the workspace.
     faults = FaultConfig(rate_limit_first_n=1, retry_after_seconds=1, malformed_every=150)

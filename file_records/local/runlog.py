@@ -82,6 +82,10 @@ class RunLog:
             except Exception:  # noqa: BLE001 - the console must never stop the log
                 pass
 
+    @property
+    def closed(self) -> bool:
+        return self._file.closed
+
     def close(self) -> None:
         with self._lock:
             if not self._file.closed:
@@ -161,20 +165,32 @@ def python_logging_to(log: RunLog, show_progress: Callable[[str], None]) -> Iter
             logging.getLogger(name).propagate = propagate
 
 
-def _pump(stream, log: RunLog, show_progress: Callable[[str], None]) -> None:
-    throttle = ThrottledConsoleHandler(show_progress)
+class OutputRelay:
+    """Where the JVM's output goes: the current run's log and console. A JVM kept for several runs
+    (the demo's days) writes into each run's log in turn."""
+
+    def __init__(self, log: RunLog, show_progress: Callable[[str], None] = lambda line: None) -> None:
+        self.point_to(log, show_progress)
+
+    def point_to(self, log: RunLog, show_progress: Callable[[str], None] = lambda line: None) -> None:
+        self.log = log
+        self.show_progress = show_progress
+
+
+def _pump(stream, relay: OutputRelay) -> None:
+    throttle = ThrottledConsoleHandler(lambda message: relay.show_progress(message))
     for raw in iter(stream.readline, b""):
         line = raw.decode("utf-8", errors="replace").rstrip("\n")
-        log.write(line)
+        relay.log.write(line)
         if line.startswith(PROGRESS_PREFIX):
             throttle.emit(logging.makeLogRecord({"msg": line[len(PROGRESS_PREFIX):], "levelno": logging.INFO}))
     stream.close()
 
 
 @contextmanager
-def jvm_output_to(log: RunLog, show_progress: Callable[[str], None] = lambda line: None) -> Iterator[list]:
-    """A Spark JVM launched inside this block writes its stdout and stderr into ``log`` (pyspark
-    would let it inherit the terminal). Yields a list that receives the pump threads."""
+def jvm_output_to(relay: OutputRelay) -> Iterator[list]:
+    """A Spark JVM launched inside this block writes its stdout and stderr where ``relay`` points
+    (pyspark would let it inherit the terminal). Yields a list that receives the pump threads."""
     import pyspark.core.context as spark_context
 
     original = spark_context.launch_gateway
@@ -185,7 +201,7 @@ def jvm_output_to(log: RunLog, show_progress: Callable[[str], None] = lambda lin
         kwargs.update(stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         gateway = original(conf, kwargs)
         if gateway.proc is not None and gateway.proc.stdout is not None:
-            thread = threading.Thread(target=_pump, args=(gateway.proc.stdout, log, show_progress),
+            thread = threading.Thread(target=_pump, args=(gateway.proc.stdout, relay),
                                       name="file-records-jvm-log", daemon=True)
             thread.start()
             threads.append(thread)

@@ -18,15 +18,14 @@ from file_records.datasets import DATASETS, kept_facts_tables
 from file_records.errors import PipelineRunError, StateError, UsageError
 from file_records.frames import EAGER_RELATIONS
 from file_records.local import failures
+from file_records.local.engine import LocalSpark
 from file_records.local.freshness import downstream
 from file_records.local.progress import Progress
-from file_records.local.runlog import RunLog, jvm_alive, jvm_output_to, python_logging_to, stop_jvm
+from file_records.local.runlog import RunLog, jvm_alive, python_logging_to
 from file_records.local.spark import (
     LocalSparkError,
     LocalSparkSettings,
     StatePaths,
-    class_archive,
-    connect_session,
 )
 from file_records.local.summary import summary_lines
 from file_records.local.tables import row_count, table_names
@@ -147,12 +146,14 @@ def run_pipeline(
     verbose: bool = False,
     refresh_start: Optional[Iterable[str]] = None,
     known_counts: Optional[Mapping[str, int]] = None,
+    engine: Optional[LocalSpark] = None,
 ) -> RunResult:
     """Run the pipeline; ``say`` gets file-records' own console lines (one per table, progress
     records), the run log ``<state>/logs/run-*.log`` gets the engine's output (and ``say`` too
     with ``verbose``). A failure is a :class:`PipelineRunError` of a few lines naming the table,
     the cause and the log. ``refresh_start`` limits the run to those tables and everything
-    downstream of them (None: every table)."""
+    downstream of them (None: every table). ``engine``: a :class:`LocalSpark` kept for several
+    runs of this process (default: local Spark is started for this run and stopped after it)."""
     check_full_refresh(full_refresh)
     paths = StatePaths(state_dir.resolve()).create()
     started = time.monotonic()
@@ -160,9 +161,9 @@ def run_pipeline(
     with state_lock(paths):
         log = RunLog.create(paths.root, echo=say if verbose else None)
         try:
-            with python_logging_to(log, say), jvm_output_to(log, say):
+            with python_logging_to(log, say):
                 result = _run_with_log(paths, conf, spark_settings, full_refresh, dry_run, on_event, say, log,
-                                       refresh_start, known_counts or {})
+                                       refresh_start, known_counts or {}, engine or LocalSpark())
         finally:
             log.close()
     result.seconds = time.monotonic() - started
@@ -170,30 +171,22 @@ def run_pipeline(
 
 
 def _run_with_log(paths, conf, spark_settings, full_refresh, dry_run, on_event, say, log: RunLog,
-                  refresh_start: Optional[Iterable[str]] = None,
-                  known_counts: Optional[Mapping[str, int]] = None) -> RunResult:
+                  refresh_start: Optional[Iterable[str]], known_counts: Mapping[str, int],
+                  engine: LocalSpark) -> RunResult:
     log.write(f"file-records local run in {paths.root}; configuration keys: {', '.join(sorted(conf))}", echo=False)
     spark_settings, choices = resolve_by_run_size(paths, spark_settings)
     for line in choices:
         log.write(line, echo=False)
-    starting = time.monotonic()
-    archive = class_archive(spark_settings)
-    log.write(f"class archive: {archive.status() if archive is not None else 'off'}", echo=False)
+    spark = engine.session(paths, spark_settings, conf, log, say)
     succeeded = False
-    try:
-        spark = connect_session(paths, spark_settings, extra_conf=conf, archive=archive)
-    except Exception:
-        stop_jvm()
-        raise
-    log.write(f"local Spark started in {time.monotonic() - starting:.1f} s", echo=False)
     try:
         result = _run_graph(spark, paths, conf, full_refresh, dry_run, on_event, say, log, refresh_start)
         result.log_path = log.path
         if result.completed and not dry_run:
             finishing = time.monotonic()
             # Tables this run did not refresh keep the counts of the run that last wrote them.
-            result.table_counts = table_counts(paths, known={**(known_counts or {}), **result.table_counts})
-            result.summary = summary_lines(spark, result.table_counts, known_counts or {})
+            result.table_counts = table_counts(paths, known={**known_counts, **result.table_counts})
+            result.summary = summary_lines(spark, result.table_counts, known_counts)
             log.write(f"counts and summary in {time.monotonic() - finishing:.1f} s", echo=False)
         succeeded = result.completed
         return result
@@ -201,26 +194,10 @@ def _run_with_log(paths, conf, spark_settings, full_refresh, dry_run, on_event, 
         if not jvm_alive():
             raise PipelineRunError(f"local Spark's JVM exited during the run{_jvm_fatal_error(log.path)}; "
                                    f"details in {log.path}") from exc
-        with contextlib.suppress(Exception):
-            spark.interruptAll()  # a failed run stops here, not after the engine's own retries
+        engine.interrupt()
         raise
     finally:
-        stopping = time.monotonic()
-        try:
-            if jvm_alive():
-                spark.stop()
-        finally:
-            # The JVM goes too: it holds the embedded metastore until it exits, and the next
-            # process (the demo's report, the next run) needs it.
-            stopped = time.monotonic()
-            stop_jvm()
-            log.write(f"local Spark stopped in {stopped - stopping:.1f} s, its JVM exited "
-                      f"{time.monotonic() - stopped:.1f} s later", echo=False)
-            if archive is not None:
-                # Only now is the JVM's class list complete.
-                building = archive.finish(succeeded and not dry_run)
-                if building:
-                    log.write(building, echo=False)
+        engine.run_ended(succeeded, succeeded and not dry_run)
 
 
 def resolve_by_run_size(paths: StatePaths, settings: LocalSparkSettings) -> tuple[LocalSparkSettings, list[str]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
+import time
 from datetime import datetime, timedelta, timezone
 
 from file_records.local import runlog
@@ -86,7 +87,7 @@ def test_jvm_output_goes_to_the_log(tmp_path, monkeypatch):
     monkeypatch.setattr(spark_context, "launch_gateway", fake_launch)
     shown: list[str] = []
     log = RunLog.create(tmp_path)
-    with runlog.jvm_output_to(log, shown.append) as threads:
+    with runlog.jvm_output_to(runlog.OutputRelay(log, shown.append)) as threads:
         gateway = spark_context.launch_gateway(None, {})
         gateway.proc.wait(10)
         for thread in threads:
@@ -96,3 +97,34 @@ def test_jvm_output_goes_to_the_log(tmp_path, monkeypatch):
     text = log.path.read_text()
     assert "JVM stdout" in text and "JVM stderr" in text
     assert shown == ["10 files"]
+
+
+def test_a_kept_jvm_writes_into_each_runs_log_in_turn(tmp_path, monkeypatch):
+    """The demo's days share one JVM: after point_to, its output goes to the next run's log."""
+    import pyspark.core.context as spark_context
+
+    class Gateway:
+        pass
+
+    def fake_launch(conf=None, popen_kwargs=None):
+        gateway = Gateway()
+        gateway.proc = subprocess.Popen(
+            [sys.executable, "-c", "import sys; print('day 1', flush=True); sys.stdin.readline(); print('day 2')"],
+            stdin=subprocess.PIPE, **popen_kwargs)
+        return gateway
+
+    monkeypatch.setattr(spark_context, "launch_gateway", fake_launch)
+    first, second = RunLog(tmp_path / "first.log"), RunLog(tmp_path / "second.log")
+    relay = runlog.OutputRelay(first)
+    with runlog.jvm_output_to(relay) as threads:
+        gateway = spark_context.launch_gateway(None, {})
+    deadline = time.monotonic() + 10
+    while "day 1" not in first.path.read_text() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    relay.point_to(second)
+    gateway.proc.stdin.write(b"go\n")
+    gateway.proc.stdin.close()
+    gateway.proc.wait(10)
+    threads[0].join(10)
+    assert first.path.read_text() == "day 1\n"
+    assert second.path.read_text() == "day 2\n"

@@ -97,15 +97,19 @@ def test_a_jvm_that_died_ends_the_run_at_once_and_says_so(monkeypatch, tmp_path)
         log.write("java.lang.OutOfMemoryError: Java heap space")
         raise PipelineRunError("bronze_dxr_files: UNAVAILABLE")
 
-    monkeypatch.setattr(runner, "connect_session", lambda *a, **k: DeadServer())
+    from file_records.local import engine
+
+    monkeypatch.setattr(engine, "connect_session", lambda *a, **k: DeadServer())
+    monkeypatch.setattr(engine, "class_archive", lambda settings: None)
     monkeypatch.setattr(runner, "_run_graph", run_graph)
-    monkeypatch.setattr(runner, "jvm_alive", lambda: False)
-    monkeypatch.setattr(runner, "stop_jvm", lambda: None)
+    for module in (runner, engine):
+        monkeypatch.setattr(module, "jvm_alive", lambda: False)
+    monkeypatch.setattr(engine, "stop_jvm", lambda: None)
     log = RunLog.create(tmp_path)
     try:
         with pytest.raises(PipelineRunError) as raised:
             runner._run_with_log(StatePaths(tmp_path), {}, LocalSparkSettings(), (), False, lambda m: None,
-                                 lambda line: None, log)
+                                 lambda line: None, log, None, {}, engine.LocalSpark())
     finally:
         log.close()
     assert str(raised.value).startswith(
