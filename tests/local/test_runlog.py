@@ -70,21 +70,28 @@ def test_throttle():
     assert shown == ["a", "c", "e"]
 
 
-def test_jvm_output_goes_to_the_log(tmp_path, monkeypatch):
-    """The launcher pyspark uses gets stdout/stderr pipes, pumped into the log."""
+def _fake_jvm(monkeypatch, script: str, **popen_kwargs):
+    """pyspark's JVM launcher replaced by a Python process running ``script``; returns the module."""
     import pyspark.core.context as spark_context
 
     class Gateway:
         pass
 
-    def fake_launch(conf=None, popen_kwargs=None):
+    def fake_launch(conf=None, popen_kwargs_from_caller=None):
         gateway = Gateway()
-        gateway.proc = subprocess.Popen(
-            [sys.executable, "-c", "import sys; print('JVM stdout'); print('file-records progress: 10 files',"
-             " file=sys.stderr); print('JVM stderr', file=sys.stderr)"], **popen_kwargs)
+        gateway.proc = subprocess.Popen([sys.executable, "-c", script], **popen_kwargs,
+                                        **(popen_kwargs_from_caller or {}))
         return gateway
 
     monkeypatch.setattr(spark_context, "launch_gateway", fake_launch)
+    return spark_context, fake_launch
+
+
+def test_jvm_output_goes_to_the_log(tmp_path, monkeypatch):
+    """The launcher pyspark uses gets stdout/stderr pipes, pumped into the log."""
+    spark_context, fake_launch = _fake_jvm(
+        monkeypatch, "import sys; print('JVM stdout'); print('file-records progress: 10 files', file=sys.stderr); "
+        "print('JVM stderr', file=sys.stderr)")
     shown: list[str] = []
     log = RunLog.create(tmp_path)
     with runlog.jvm_output_to(runlog.OutputRelay(log, shown.append)) as threads:
@@ -101,19 +108,9 @@ def test_jvm_output_goes_to_the_log(tmp_path, monkeypatch):
 
 def test_a_kept_jvm_writes_into_each_runs_log_in_turn(tmp_path, monkeypatch):
     """The demo's days share one JVM: after point_to, its output goes to the next run's log."""
-    import pyspark.core.context as spark_context
-
-    class Gateway:
-        pass
-
-    def fake_launch(conf=None, popen_kwargs=None):
-        gateway = Gateway()
-        gateway.proc = subprocess.Popen(
-            [sys.executable, "-c", "import sys; print('day 1', flush=True); sys.stdin.readline(); print('day 2')"],
-            stdin=subprocess.PIPE, **popen_kwargs)
-        return gateway
-
-    monkeypatch.setattr(spark_context, "launch_gateway", fake_launch)
+    spark_context, _ = _fake_jvm(
+        monkeypatch, "import sys; print('day 1', flush=True); sys.stdin.readline(); print('day 2')",
+        stdin=subprocess.PIPE)
     first, second = RunLog(tmp_path / "first.log"), RunLog(tmp_path / "second.log")
     relay = runlog.OutputRelay(first)
     with runlog.jvm_output_to(relay) as threads:
