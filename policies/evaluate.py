@@ -199,7 +199,7 @@ def _duplicates(files: DataFrame, duplicates_df: Optional[DataFrame], per_run: b
     keeper_id = F.col("is_duplicate_copy.keeper_id")
     # The keeper must still be among the files of this hash (and run), else nothing in the group is a "copy".
     keeper_present = F.max((F.col("file_id") == keeper_id).cast("int")).over(
-        Window.partitionBy("as_of", "content_sha256")
+        Window.partitionBy("content_sha256", "as_of")  # the hash first: as_of is one date in the flags
     )
     is_copy = (
         F.col("is_duplicate_copy.sha").isNotNull()
