@@ -49,6 +49,9 @@ class LocalSparkSettings(OptionsModel):
     class_archive: Literal["auto", "off"] = "auto"
     #: Where the class archive lives (default: $XDG_CACHE_HOME/file-records or ~/.cache/file-records).
     cache_dir: Optional[Path] = None
+    #: A folder for Spark's event log of each run (uncompressed JSON lines), for profiling: what each
+    #: table's queries cost in CPU (benchmarks/table_cpu.py reads it). Unset: no event log.
+    event_log_dir: Optional[Path] = None
 
 
 class LocalSparkError(UsageError):
@@ -180,7 +183,14 @@ def spark_conf(paths: StatePaths, settings: LocalSparkSettings, java_options: Se
         "spark.sql.connect.serverStacktrace.enabled": "false",
         "spark.sql.sources.partitionOverwriteMode": "dynamic",
         **(INTERPRETED_QUERIES if settings.codegen == "off" else {}),
+        **(event_log_conf(settings.event_log_dir) if settings.event_log_dir is not None else {}),
     }
+
+
+def event_log_conf(directory: Path) -> dict[str, str]:
+    directory.mkdir(parents=True, exist_ok=True)
+    return {"spark.eventLog.enabled": "true", "spark.eventLog.dir": directory.resolve().as_uri(),
+            "spark.eventLog.compress": "false"}
 
 
 def _prepare_environment(paths: StatePaths, java_options: Sequence[str]) -> None:
