@@ -68,14 +68,17 @@ def test_only_interpreted_runs_change_spark_configuration(tmp_path):
         assert not set(INTERPRETED_QUERIES) & set(spark_conf(paths, LocalSparkSettings(codegen=codegen)))
 
 
-@pytest.mark.parametrize(("demo", "env", "expected"), [
-    (True, None, "off"), (False, None, "auto"), (True, "on", "on"),
+@pytest.mark.parametrize(("setting", "demo", "env", "expected"), [
+    ("codegen", True, None, "off"), ("codegen", False, None, "auto"), ("codegen", True, "on", "on"),
+    ("jit", True, None, "quick"), ("jit", False, None, "auto"), ("jit", True, "full", "full"),
 ])
-def test_the_demo_interprets_unless_told_otherwise(monkeypatch, demo, env, expected):
-    monkeypatch.delenv("FILE_RECORDS_CODEGEN", raising=False)
+def test_the_demo_takes_the_small_run_settings_unless_told_otherwise(monkeypatch, setting, demo, env, expected):
+    """The demo interprets its queries and compiles Spark's code with C1 only; a variable set wins."""
+    variable = f"FILE_RECORDS_{setting.upper()}"
+    monkeypatch.delenv(variable, raising=False)
     if env is not None:
-        monkeypatch.setenv("FILE_RECORDS_CODEGEN", env)
-    assert _spark_settings(argparse.Namespace(demo=demo)).codegen == expected
+        monkeypatch.setenv(variable, env)
+    assert getattr(_spark_settings(argparse.Namespace(demo=demo)), setting) == expected
 
 
 def test_a_bad_value_names_the_variable(monkeypatch):
@@ -98,16 +101,6 @@ def test_the_jit_is_quick_only_after_a_small_run(tmp_path, monkeypatch):
     assert choice == "full" and "100 rows (>= 100)" in line
     assert decide_jit(tmp_path, "quick")[0] == "quick"
     assert decide_jit(tmp_path / "empty", "full") == ("full", "JIT full (C1 and C2): jit set to 'full'")
-
-
-@pytest.mark.parametrize(("demo", "env", "expected"), [
-    (True, None, "quick"), (False, None, "auto"), (True, "full", "full"),
-])
-def test_the_demo_compiles_quickly_unless_told_otherwise(monkeypatch, demo, env, expected):
-    monkeypatch.delenv("FILE_RECORDS_JIT", raising=False)
-    if env is not None:
-        monkeypatch.setenv("FILE_RECORDS_JIT", env)
-    assert _spark_settings(argparse.Namespace(demo=demo)).jit == expected
 
 
 def test_only_a_full_jit_leaves_the_jvm_defaults(tmp_path):
