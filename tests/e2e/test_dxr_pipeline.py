@@ -33,6 +33,21 @@ def test_second_run_same_day_adds_no_rows_and_rewrites_no_table(two_runs):
     assert second_run.tables_unchanged
 
 
+def test_tables_are_written_without_dictionary_encoding(two_runs):
+    """file_records.local.spark turns parquet's dictionary encoding off: on these tables' columns (ids,
+    paths, hashes) it cost a tenth of a large run's CPU for nothing."""
+    import pyarrow.parquet as pq
+
+    files = [path for path in (two_runs[0] / "warehouse").rglob("*.parquet")]
+    assert files
+    for path in files:
+        metadata = pq.ParquetFile(path).metadata
+        for group in range(metadata.num_row_groups):
+            for column in range(metadata.num_columns):
+                chunk = metadata.row_group(group).column(column)
+                assert not chunk.has_dictionary_page, (path, chunk.path_in_schema)
+
+
 def test_silver_matches_the_tenant(two_runs, corpus):
     state_dir = two_runs[0]
     rows = _query(state_dir, "SELECT file_id, path, size, content_sha256 FROM silver_file_records")
