@@ -185,7 +185,7 @@ def spark_conf(paths: StatePaths, settings: LocalSparkSettings, java_options: Se
         # Parquet's dictionary encoding hashes every value of every column until a column's dictionary
         # outgrows a page; most of these tables' columns are file ids, paths, names and hashes, one
         # value per row, so the work is thrown away (12% of the JVM's samples at 400,000 files).
-        # Without it the tables' files are 3 to 30% larger and the writes 20 to 60% faster.
+        # Without it the tables' files are 3 to 30% larger and the writes 15 to 60% faster.
         "spark.hadoop.parquet.enable.dictionary": "false",
         **(INTERPRETED_QUERIES if settings.codegen == "off" else {}),
         **(event_log_conf(settings.event_log_dir) if settings.event_log_dir is not None else {}),
@@ -249,7 +249,8 @@ def connect_session(
         # The engine's scheduler thread starts ready flows, then sleeps this many whole seconds. At 0
         # it never sleeps: a Java flight recording of a 400,000-file run found it on a core for 13% of
         # the JVM's samples, taken from the two cores the tasks need. At 1 (Spark's default) a flow
-        # may wait up to a second for its start, and the run was 10 s shorter at 400,000 files.
+        # may wait up to a second for its start; one 400,000-file run took 105 s against 106 and 116 s
+        # at 0, and the demo took as long either way.
         "spark.sql.pipelines.execution.streamstate.pollingInterval": "1",
     }
     os.environ["SPARK_LOCAL_REMOTE"] = "1"
