@@ -92,14 +92,14 @@ def table_files(state: Path) -> dict[str, tuple[int, int]]:
 
 
 def measure(records: int, work: Path, queries: int = 1, naive: bool = False, repeats: int = 1) -> dict:
+    split = dxr_queries(records, queries)
     emulator = Emulator(records)
     url = emulator.url
-    split = dxr_queries(records, queries)
     # The emulator stands in for Data X-Ray, a remote service, but runs on the same two cores: it
     # builds each query's lines on the first request (about 5 s at 400,000 files). Warmed first, as
     # for dxr_ingest.py's figures and the naive load below, so its work is not timed as the run's.
-    emulator.warm(split[1::2] or [MATCH_ALL])
     try:
+        emulator.warm(split[1::2] or [MATCH_ALL])
         firsts = []
         for attempt in range(repeats):  # each in a fresh state directory; the last one goes on below
             state = work / f"state-{records}-{attempt}"
