@@ -75,7 +75,8 @@ def cost_by_table(events: Iterable[dict]) -> dict[str, Cost]:
 
 def read_events(path: Path) -> Iterable[dict]:
     """The events of an event log: a file, or a rolling log's folder (``eventlog_v2_*``)."""
-    files = sorted(path.glob("events_*")) if path.is_dir() else [path]
+    # events_<n>_<application>: by n as a number, so events_10 follows events_9.
+    files = sorted(path.glob("events_*"), key=lambda file: int(file.name.split("_")[1])) if path.is_dir() else [path]
     for file in files:
         with open(file, encoding="utf-8") as lines:
             for line in lines:
