@@ -70,17 +70,16 @@ def test_throttle():
     assert shown == ["a", "c", "e"]
 
 
-def _fake_jvm(monkeypatch, script: str, **popen_kwargs):
+def _fake_jvm(monkeypatch, script: str, **extra_popen):
     """pyspark's JVM launcher replaced by a Python process running ``script``; returns the module."""
     import pyspark.core.context as spark_context
 
     class Gateway:
         pass
 
-    def fake_launch(conf=None, popen_kwargs_from_caller=None):
+    def fake_launch(conf=None, popen_kwargs=None):  # pyspark's launch_gateway signature
         gateway = Gateway()
-        gateway.proc = subprocess.Popen([sys.executable, "-c", script], **popen_kwargs,
-                                        **(popen_kwargs_from_caller or {}))
+        gateway.proc = subprocess.Popen([sys.executable, "-c", script], **extra_popen, **(popen_kwargs or {}))
         return gateway
 
     monkeypatch.setattr(spark_context, "launch_gateway", fake_launch)
