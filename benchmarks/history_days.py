@@ -44,7 +44,7 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from benchmarks.pipeline_runs import TOKEN, start_emulator
+from benchmarks.dxr_ingest import TOKEN, Emulator
 
 TARGET = 1.25
 FIRST_DAY = "2026-01-01"
@@ -103,7 +103,8 @@ def table_progress(output: str) -> dict[str, dict]:
 
 
 def measure(records: int, days: int, first: date, state: Path, faketime: str, interval: str) -> list[dict]:
-    emulator, url = start_emulator(records)
+    emulator = Emulator(records)
+    url = emulator.url
     results = []
     code = code_digest()
     try:
@@ -122,8 +123,7 @@ def measure(records: int, days: int, first: date, state: Path, faketime: str, in
         if code_digest() != code:
             raise SystemExit(f"the code changed in {REPO} during the last day: the figures would mix two versions")
     finally:
-        emulator.terminate()
-        emulator.wait(timeout=30)
+        emulator.stop()
     return results
 
 

@@ -40,7 +40,8 @@ from typing import Optional
 # The repository root, so that `python benchmarks/pipeline_runs.py` can import its sibling benchmark.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.dxr_ingest import MATCH_ALL, TOKEN, Emulator
+from benchmarks.dxr_ingest import MATCH_ALL, TOKEN, Emulator, split_boundary
+from benchmarks.dxr_ingest import measure as measure_load
 
 CLI = [sys.executable, "-m", "file_records"]
 IDLE_TARGET = 0.25
@@ -52,8 +53,6 @@ def dxr_queries(records: int, count: int) -> list[str]:
     at its median file size, as benchmarks/dxr_ingest.py does (one Spark partition per query)."""
     if count == 1:
         return []
-    from benchmarks.dxr_ingest import split_boundary
-
     boundary = split_boundary(records)
     return ["--dxr-query", f"size < {boundary}", "--dxr-query", f"size >= {boundary}"]
 
@@ -61,14 +60,12 @@ def dxr_queries(records: int, count: int) -> list[str]:
 def naive_bronze_only(records: int, url: str, queries: list[str]) -> Optional[float]:
     """records/s of the naive approach (everything to the driver, ``createDataFrame``, bronze written:
     benchmarks/dxr_ingest.py's ``naive`` runner) against the same emulator, in this run."""
-    from benchmarks.dxr_ingest import measure
-
     # The naive approach holds the whole snapshot in the driver. With a 2g heap it stalled at 400,000
     # files (no task running, the old generation 87% full, the machine idle); with 6g it finished in
     # 86 s, peaking at 9.4 GB in all: what it needs, so that its speed, not its memory, is compared.
     options = argparse.Namespace(naive_driver_memory="6g", driver_memory="1g", python_memory_cap_gb=12.0,
                                  cold=False, timeout=1200.0)
-    result = measure("naive", records, argparse.Namespace(url=url), queries or ['fileName:"*"'], options)
+    result = measure_load("naive", records, argparse.Namespace(url=url), queries or [MATCH_ALL], options)
     return result["records_per_second"]
 
 
