@@ -1,7 +1,8 @@
 """DXR emulator -> bronze parquet: the `dxr` connector against the predecessor's naive approach.
 
-One script on purpose, though over 600 lines: it is run by hand, and the naive baseline, the
-connector run and the report side by side let a reader check that both are timed the same way.
+One script on purpose: it is run by hand, and the naive baseline, the connector run and the report
+side by side let a reader check that both are timed the same way. The emulator's process, which the
+other benchmarks start too, is benchmarks/dxr_emulator.py.
 
 For each size N (default 100,000 and 1,000,000; ``--quick``: 20,000 and 100,000) one run measures:
 
@@ -38,7 +39,6 @@ import json
 import os
 import platform
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -50,9 +50,9 @@ from typing import Optional
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-TOKEN = "bench-token"
+from benchmarks.dxr_emulator import MATCH_ALL, TOKEN, Emulator, split_boundary  # noqa: E402 - after the path
+
 TOKEN_ENV = "DXR_BENCH_TOKEN"
-MATCH_ALL = 'fileName:"*"'
 SAMPLE_SECONDS = 0.05
 # The warm-up job reads and writes this many real records (match-all, capped) through the same path
 # before the timed job, so that the JIT-compiled Arrow and parquet writer code is what gets timed in
@@ -217,65 +217,6 @@ def run_naive(args) -> None:
 # ------------------------------------------------------------------------------------------------
 # Orchestrator
 # ------------------------------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Emulator:
-    """The DXR emulator in its own process (its memory and CPU are not the connector's)."""
-
-    def __init__(self, records: int) -> None:
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "PYTHONPATH": str(REPO)}
-        started = time.perf_counter()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "file_records.emulators.dxr_server", "--records", str(records),
-             "--port", str(self.port), "--token", TOKEN],
-            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )
-        for line in self.process.stdout:
-            if line.startswith("Listening on"):
-                break
-        else:
-            raise RuntimeError(f"the emulator exited with code {self.process.wait()}")
-        self.ready_seconds = time.perf_counter() - started
-        threading.Thread(target=self.process.stdout.read, daemon=True).start()  # keep the pipe drained
-
-    def warm(self, queries: list[str]) -> dict[str, float]:
-        """One request per query: the emulator computes and caches the matching lines before it
-        sends the headers, so closing after the headers is enough."""
-        import requests
-
-        spent = {}
-        for query in queries:
-            started = time.perf_counter()
-            with requests.get(self.url + "/api/v1/files", params={"q": query},
-                              headers={"Authorization": f"Bearer {TOKEN}"}, stream=True, timeout=600) as response:
-                response.raise_for_status()
-            spent[query] = time.perf_counter() - started
-        return spent
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-
-def split_boundary(records: int) -> int:
-    """The median file size of the corpus the emulator serves (same generator, same seed)."""
-    from file_records.emulators.dxr_corpus import generate_records
-
-    sample = min(records, 200_000)
-    sizes = sorted(r["size"] for r in generate_records(sample))
-    return sizes[len(sizes) // 2]
 
 
 class TreeSampler:

@@ -44,7 +44,7 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from benchmarks.dxr_ingest import TOKEN, Emulator
+from benchmarks.dxr_emulator import TOKEN, Emulator
 
 TARGET = 1.25
 FIRST_DAY = "2026-01-01"

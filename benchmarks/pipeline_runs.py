@@ -40,7 +40,7 @@ from typing import Optional
 # The repository root, so that `python benchmarks/pipeline_runs.py` can import its sibling benchmark.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.dxr_ingest import MATCH_ALL, TOKEN, Emulator, split_boundary
+from benchmarks.dxr_emulator import MATCH_ALL, TOKEN, Emulator, split_boundary
 from benchmarks.dxr_ingest import measure as measure_load
 
 CLI = [sys.executable, "-m", "file_records"]
