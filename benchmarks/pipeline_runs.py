@@ -1,13 +1,13 @@
 """Whole-pipeline runs as a user makes them: `file-records run` against the DXR emulator.
 
-For each size N (default 200,000 records) in a fresh state directory, one after the other:
+For each size N (default 200,000 records), in a fresh state directory:
 
 1. **new snapshot**: the first run (bronze, silver, gold, policies, history: every table);
 2. **idle**: the same command again at once: no snapshot is due and nothing changed;
 3. **forced snapshot**: `--force-snapshot`: a second snapshot of the same tenant, every table refreshed.
 
-Prints the wall seconds of each and the idle run as a share of the new-snapshot run (target: at
-most 25%, with no table rewritten). With two sizes or more it also prints the marginal throughput
+Prints the wall and CPU seconds of each and the idle run as a share of the new-snapshot run (target:
+at most 25%, with no table rewritten). With two sizes or more it also prints the marginal throughput
 between the smallest and the largest: (N_large - N_small) / (t_large - t_small) records/s for the
 first run (issue target: 25,000 records/s; the whole pipeline, every table refreshed).
 
@@ -16,9 +16,12 @@ With ``--queries 2`` the DXR snapshot is read as two queries split at the corpus
 load (benchmarks/dxr_ingest.py's ``naive`` runner) is timed against the same emulator, and the
 marginal throughput is compared with it (issue target: at least 2x).
 
-The emulator's cache is warmed with the run's queries before anything is timed (it stands in for a
-remote service, but shares the two cores). ``--repeats N`` times N new-snapshot runs per size, each
-from scratch, and uses their median.
+``--repeats N`` takes N rounds. Each round makes the new-snapshot run of every size (and the naive
+load) one after the other, so that a machine whose speed drifts over minutes slows both ends of a
+round alike: the marginal throughput and its ratio to the naive load are computed per round, and
+their medians reported. Every size's emulator runs throughout, its cache warmed with the run's
+queries before anything is timed (it stands in for a remote service, but shares the two cores).
+CPU seconds are the run's own processes' (the CLI, its JVM and the JVM's Python workers).
 
 Usage: ``python benchmarks/pipeline_runs.py [--sizes 200000] [--sizes 50000,400000] [--queries 2] [--naive]
 [--repeats 3]``
@@ -27,13 +30,16 @@ Usage: ``python benchmarks/pipeline_runs.py [--sizes 200000] [--sizes 50000,4000
 from __future__ import annotations
 
 import argparse
+import math
 import os
+import resource
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
@@ -69,17 +75,28 @@ def naive_bronze_only(records: int, url: str, queries: list[str]) -> Optional[fl
     return result["records_per_second"]
 
 
-def timed_run(state: Path, url: str, *extra: str) -> tuple[float, str]:
+@dataclass
+class Timing:
+    wall: float
+    cpu: float
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed_run(state: Path, url: str, *extra: str) -> tuple[Timing, str]:
     env = {**os.environ, "DXR_BEARER_TOKEN": TOKEN, "COLUMNS": "200"}
     for name in ("DXR_BASE_URL", "DATABRICKS_HOST", "DATABRICKS_CONFIG_PROFILE"):
         env.pop(name, None)
-    started = time.monotonic()
+    started, cpu = time.monotonic(), _children_cpu()
     done = subprocess.run([*CLI, "run", "--sources", "dxr", "--state-dir", str(state), "--dxr-base-url", url, *extra],
                           env=env, capture_output=True, text=True, check=False)
-    seconds = time.monotonic() - started
+    timing = Timing(time.monotonic() - started, _children_cpu() - cpu)
     if done.returncode != 0:
         raise SystemExit(f"run failed ({done.returncode}):\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
-    return seconds, done.stdout + done.stderr
+    return timing, done.stdout + done.stderr
 
 
 def table_files(state: Path) -> dict[str, tuple[int, int]]:
@@ -88,31 +105,100 @@ def table_files(state: Path) -> dict[str, tuple[int, int]]:
             for p in warehouse.rglob("*") if p.is_file()}
 
 
-def measure(records: int, work: Path, queries: int = 1, naive: bool = False, repeats: int = 1) -> dict:
-    split = dxr_queries(records, queries)
-    emulator = Emulator(records)
-    url = emulator.url
+@dataclass
+class Size:
+    """One corpus size: its emulator, its queries and what was measured against it."""
+
+    records: int
+    queries: list[str]
+    emulator: Emulator
+    firsts: list[Timing] = field(default_factory=list)
+    naives: list[Optional[float]] = field(default_factory=list)
+    idle: Optional[Timing] = None
+    forced: Optional[Timing] = None
+    untouched: bool = False
+
+    @property
+    def first(self) -> Timing:
+        return Timing(statistics.median(t.wall for t in self.firsts), statistics.median(t.cpu for t in self.firsts))
+
+
+def start_sizes(sizes: list[int], queries: int) -> list[Size]:
     # The emulator stands in for Data X-Ray, a remote service, but runs on the same two cores: it
     # builds each query's lines on the first request (about 5 s at 400,000 files). Warmed first, as
-    # for dxr_ingest.py's figures and the naive load below, so its work is not timed as the run's.
+    # for dxr_ingest.py's figures and the naive load, so its work is not timed as the run's.
+    started: list[Size] = []
     try:
-        emulator.warm(split[1::2] or [MATCH_ALL])
-        firsts = []
-        for attempt in range(repeats):  # each in a fresh state directory; the last one goes on below
-            state = work / f"state-{records}-{attempt}"
-            firsts.append(timed_run(state, url, *split)[0])
-            if attempt < repeats - 1:
-                shutil.rmtree(state)
-        first = statistics.median(firsts)
+        for records in sizes:
+            split = dxr_queries(records, queries)
+            started.append(Size(records, split, Emulator(records)))
+            started[-1].emulator.warm(split[1::2] or [MATCH_ALL])
+    except BaseException:
+        for size in started:
+            size.emulator.stop()
+        raise
+    return started
+
+
+def measure(sizes: list[Size], work: Path, naive: bool = False, rounds: int = 1) -> None:
+    """``rounds`` rounds of a new-snapshot run per size (and the naive load of the largest), each
+    run in a fresh state directory; then the idle and forced runs on the last round's states."""
+    states: dict[int, Path] = {}
+    for number in range(rounds):
+        for size in sizes:
+            state = work / f"state-{size.records}-{number}"
+            if size.records in states:
+                shutil.rmtree(states[size.records])
+            states[size.records] = state
+            size.firsts.append(timed_run(state, size.emulator.url, *size.queries)[0])
+        if naive:
+            largest = sizes[-1]
+            largest.naives.append(naive_bronze_only(largest.records, largest.emulator.url, largest.queries[1::2]))
+    for size in sizes:
+        state, url = states[size.records], size.emulator.url
         before = table_files(state)
-        idle, idle_output = timed_run(state, url, *split)
-        untouched = table_files(state) == before and "Nothing new" in idle_output
-        forced, _ = timed_run(state, url, "--force-snapshot", *split)
-        naive_rate = naive_bronze_only(records, url, split[1::2]) if naive else None
-    finally:
-        emulator.stop()
-    return {"records": records, "first": first, "firsts": firsts, "idle": idle, "forced": forced, "untouched": untouched,
-            "naive": naive_rate}
+        size.idle, idle_output = timed_run(state, url, *size.queries)
+        size.untouched = table_files(state) == before and "Nothing new" in idle_output
+        size.forced, _ = timed_run(state, url, "--force-snapshot", *size.queries)
+
+
+def marginal(small: Size, large: Size, number: int) -> float:
+    """Records/s between the smallest and the largest size, from round ``number``'s first runs
+    (unbounded when the larger run was not slower: the sizes are too close for the machine's noise)."""
+    extra = large.firsts[number].wall - small.firsts[number].wall
+    return (large.records - small.records) / extra if extra > 0 else math.inf
+
+
+def report(sizes: list[Size], queries: int) -> None:
+    print(f"{'records':>10} {'new snapshot s':>15} {'cpu s':>7} {'idle s':>8} {'idle/new':>9} {'forced s':>9} "
+          f"{'idle rewrote':>13}")
+    for size in sizes:
+        first = size.first
+        share = size.idle.wall / first.wall
+        print(f"{size.records:>10,} {first.wall:>15.1f} {first.cpu:>7.1f} {size.idle.wall:>8.1f} {share:>8.0%} "
+              f"{size.forced.wall:>9.1f} {'no table' if size.untouched else 'TABLES':>13}")
+        if len(size.firsts) > 1:
+            print(f"  new-snapshot runs, round by round: {', '.join(f'{t.wall:.1f}' for t in size.firsts)} s "
+                  f"(cpu {', '.join(f'{t.cpu:.1f}' for t in size.firsts)} s; medians above)")
+        verdict = "PASS" if share <= IDLE_TARGET and size.untouched else "FAIL"
+        print(f"  idle run <= {IDLE_TARGET:.0%} of a new-snapshot run, no table rewritten: {verdict}")
+    if len(sizes) < 2:
+        return
+    small, large = sizes[0], sizes[-1]
+    rates = [marginal(small, large, number) for number in range(len(small.firsts))]
+    rate = statistics.median(rates)
+    verdict = "PASS" if rate >= THROUGHPUT_TARGET else "FAIL"
+    by_round = f" (rounds: {', '.join(f'{r:,.0f}' for r in rates)}; median)" if len(rates) > 1 else ""
+    print(f"marginal throughput {small.records:,} -> {large.records:,}: {rate:,.0f} records/s{by_round} "
+          f"(target {THROUGHPUT_TARGET:,}), {queries} DXR quer{'y' if queries == 1 else 'ies'}: {verdict}")
+    cpu_per_record = (large.first.cpu - small.first.cpu) / (large.records - small.records)
+    print(f"marginal CPU: {cpu_per_record * 1e6:,.0f} us per record (median runs)")
+    if large.naives and all(large.naives):
+        ratios = [r / n for r, n in zip(rates, large.naives, strict=True)]
+        by_round = f" (rounds: {', '.join(f'{r:.2f}x' for r in ratios)}; median)" if len(ratios) > 1 else ""
+        ratio = statistics.median(ratios)
+        print(f"naive bronze-only load at {large.records:,}: {statistics.median(large.naives):,.0f} records/s; whole "
+              f"pipeline marginal / naive = {ratio:.2f}x{by_round} (target 2x): {'PASS' if ratio >= 2 else 'FAIL'}")
 
 
 def main() -> int:
@@ -123,34 +209,18 @@ def main() -> int:
     parser.add_argument("--naive", action="store_true",
                         help="also time the naive bronze-only load (benchmarks/dxr_ingest.py) against the same emulator")
     parser.add_argument("--repeats", type=int, default=1,
-                        help="new-snapshot runs per size, each from scratch; the median is used (a run varies by "
-                             "about 10%% on a 2-core machine)")
+                        help="rounds of new-snapshot runs, every size in turn within a round, each from scratch; "
+                             "medians are reported (a run varies by 10 to 20%% on a 2-core machine)")
     args = parser.parse_args()
-    sizes = sorted(int(size) for size in args.sizes.split(","))
+    sizes = start_sizes(sorted(int(size) for size in args.sizes.split(",")), args.queries)
     work = Path(tempfile.mkdtemp(prefix="file-records-bench-"))
     try:
-        results = [measure(size, work, args.queries, args.naive, max(args.repeats, 1)) for size in sizes]
+        measure(sizes, work, args.naive, max(args.repeats, 1))
     finally:
+        for size in sizes:
+            size.emulator.stop()
         shutil.rmtree(work, ignore_errors=True)
-    print(f"{'records':>10} {'new snapshot s':>15} {'idle s':>8} {'idle/new':>9} {'forced s':>9} {'idle rewrote':>13}")
-    for row in results:
-        share = row["idle"] / row["first"]
-        print(f"{row['records']:>10,} {row['first']:>15.1f} {row['idle']:>8.1f} {share:>8.0%} {row['forced']:>9.1f} "
-              f"{'no table' if row['untouched'] else 'TABLES':>13}")
-        if len(row["firsts"]) > 1:
-            print(f"  new-snapshot runs: {', '.join(f'{seconds:.1f}' for seconds in row['firsts'])} s (median above)")
-        verdict = "PASS" if share <= IDLE_TARGET and row["untouched"] else "FAIL"
-        print(f"  idle run <= {IDLE_TARGET:.0%} of a new-snapshot run, no table rewritten: {verdict}")
-    if len(results) > 1:
-        small, large = results[0], results[-1]
-        rate = (large["records"] - small["records"]) / max(large["first"] - small["first"], 1e-9)
-        verdict = "PASS" if rate >= THROUGHPUT_TARGET else "FAIL"
-        print(f"marginal throughput {small['records']:,} -> {large['records']:,}: {rate:,.0f} records/s "
-              f"(target {THROUGHPUT_TARGET:,}), {args.queries} DXR quer{'y' if args.queries == 1 else 'ies'}: {verdict}")
-        if large["naive"]:
-            ratio = rate / large["naive"]
-            print(f"naive bronze-only load at {large['records']:,}: {large['naive']:,.0f} records/s; whole pipeline "
-                  f"marginal / naive = {ratio:.2f}x (target 2x): {'PASS' if ratio >= 2 else 'FAIL'}")
+    report(sizes, args.queries)
     return 0
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import io
+import json
 import re
 import time
 from contextlib import contextmanager
@@ -332,10 +333,17 @@ def relation_kinds(relation) -> set[str]:
             for kind, found in kinds if kind is not None}
 
 
+GRAPH_READS_PREFIX = "graph reads: "
+
+
+def graph_reads(reads: Mapping[str, set[str]]) -> dict[str, list[str]]:
+    """For each dataset, the datasets of the graph it reads (not itself, not tables outside the graph)."""
+    return {name: sorted(r for r in read if r in reads and r != name) for name, read in reads.items()}
+
+
 def refresh_layers(reads: Mapping[str, set[str]]) -> list[list[str]]:
     """Datasets grouped so that each one comes after every dataset of the graph it reads."""
-    datasets = set(reads)
-    pending = {name: {r for r in reads[name] if r in datasets and r != name} for name in datasets}
+    pending = {name: set(needs) for name, needs in graph_reads(reads).items()}
     layers: list[list[str]] = []
     while pending:
         ready = sorted(name for name, needs in pending.items() if not needs)
@@ -381,6 +389,9 @@ def _run_graph(spark, paths, conf, full_refresh, dry_run, on_event, say, log: Ru
     spec, graph_id, registry = _register(spark, paths, conf, record_only=not dry_run)
     reads = registry.reads
     log.write(f"pipeline definitions loaded in {time.monotonic() - registering:.1f} s", echo=False)
+    # What each dataset reads of the graph: with the flows' events below, where a run's time went
+    # (benchmarks/run_timeline.py).
+    log.write(f"{GRAPH_READS_PREFIX}{json.dumps(graph_reads(reads), sort_keys=True)}", echo=False)
     unknown = sorted(set(full_refresh) - set(reads))
     if unknown:
         raise PipelineRunError(

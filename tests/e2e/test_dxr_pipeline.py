@@ -7,6 +7,7 @@ from collections import defaultdict
 
 import pytest
 
+from benchmarks.run_timeline import parse as parse_run_log
 from file_records.emulators.dxr_corpus import DEMO_MALFORMED_LINES
 from tests.e2e.conftest import _cli, _query, _valid_expected
 
@@ -124,6 +125,19 @@ def test_the_engine_orders_the_whole_graph_in_one_run(two_runs):
     first_log = sorted((state_dir / "logs").glob("run-*.log"))[0].read_text()
     plan = [line for line in first_log.splitlines() if line.startswith("refresh plan:")]
     assert plan == ["refresh plan: one run; the engine orders the flows by their reads"], plan
+
+
+def test_the_run_log_shows_where_the_time_went(two_runs):
+    """The run log names what each dataset reads next to the flows' events, so that
+    benchmarks/run_timeline.py finds a real run's critical path: from a bronze table, each flow
+    reading the one before it, to the last flow to complete."""
+    state_dir = two_runs[0]
+    timeline = parse_run_log(sorted((state_dir / "logs").glob("run-*.log"))[0].read_text().splitlines())
+    assert len(timeline.ran()) == len(timeline.flows) > 20 and set(timeline.flows) <= set(timeline.reads)
+    path = timeline.critical_path()
+    assert path[0].name.startswith("bronze_"), path
+    assert all(before.name in timeline.reads[after.name] for before, after in zip(path, path[1:], strict=False))
+    assert path[-1].completed == max(flow.completed for flow in timeline.ran())
 
 
 NEWEST_SNAPSHOT_SQL = """
