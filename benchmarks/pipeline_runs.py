@@ -21,7 +21,8 @@ load) one after the other, so that a machine whose speed drifts over minutes slo
 round alike: the marginal throughput and its ratio to the naive load are computed per round, and
 their medians reported. Every size's emulator runs throughout, its cache warmed with the run's
 queries before anything is timed (it stands in for a remote service, but shares the two cores).
-CPU seconds are the run's own processes' (the CLI, its JVM and the JVM's Python workers).
+CPU seconds are user plus system time of the run's process and of the processes it waited for (its
+JVM, and the Python workers the JVM waited for), as the operating system counts them.
 
 Usage: ``python benchmarks/pipeline_runs.py [--sizes 200000] [--sizes 50000,400000] [--queries 2] [--naive]
 [--repeats 3]``
@@ -199,6 +200,9 @@ def report(sizes: list[Size], queries: int) -> None:
         ratio = statistics.median(ratios)
         print(f"naive bronze-only load at {large.records:,}: {statistics.median(large.naives):,.0f} records/s; whole "
               f"pipeline marginal / naive = {ratio:.2f}x{by_round} (target 2x): {'PASS' if ratio >= 2 else 'FAIL'}")
+    elif large.naives:
+        print(f"naive bronze-only load at {large.records:,}: failed in {large.naives.count(None)} of "
+              f"{len(large.naives)} rounds (dxr_ingest.py prints why): no ratio")
 
 
 def main() -> int:
