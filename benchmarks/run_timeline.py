@@ -10,7 +10,9 @@ sleeps and holds a core) and plans the flows it starts one after the other.
     .venv/bin/python benchmarks/run_timeline.py <state-dir>/logs/run-<time>.log
 
 The log names what each dataset reads (a ``graph reads:`` line) and every event with the engine's
-time; times are of one day and may cross midnight once.
+time; times are of one day and may cross midnight once. A layer-by-layer refresh (the runner's
+fallback, file_records.local.runner.refresh_plan) logs several engine runs: the time between them,
+spent registering the next layer, counts as waiting.
 """
 
 from __future__ import annotations
@@ -103,7 +105,7 @@ def parse(lines: Iterable[str]) -> Timeline:
         elif state == "COMPLETED":
             flow.completed = at
     if first_queued is None:
-        raise ValueError("no flow was queued in this log: is it a run log of `file-records run`?")
+        raise ValueError("no flow ran in this log: a run that found nothing new, or not a run log of `file-records run`")
     if not reads:
         raise ValueError(f"no '{GRAPH_READS_PREFIX.strip()}' line in this log (a run of an older version)")
     return Timeline(flows, reads, first_queued, run_completed)
@@ -139,8 +141,14 @@ def report(timeline: Timeline) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_log", type=Path, help="a run log: <state-dir>/logs/run-<time>.log")
-    with open(parser.parse_args().run_log, encoding="utf-8") as lines:
-        print("\n".join(report(parse(lines))))
+    path = parser.parse_args().run_log
+    try:
+        with open(path, encoding="utf-8") as lines:
+            timeline = parse(lines)
+    except (OSError, ValueError) as exc:
+        print(f"run_timeline: {path}: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    print("\n".join(report(timeline)))
 
 
 if __name__ == "__main__":

@@ -50,5 +50,11 @@ def test_a_log_without_the_graph_is_refused():
         parse([line for line in LOG if not line.startswith(GRAPH_READS_PREFIX)])
 
 
+def test_a_log_where_no_flow_ran_is_refused():
+    """An idle run (nothing new) logs no engine run at all."""
+    with pytest.raises(ValueError, match="no flow ran"):
+        parse(LOG[:2])
+
+
 def test_graph_reads_keep_only_the_graph():
     assert graph_reads({"a": {"a", "outside"}, "b": {"a"}}) == {"a": [], "b": ["a"]}
