@@ -28,9 +28,12 @@ from typing import Iterable, Optional
 # The repository root, so that `python benchmarks/run_timeline.py` finds the package when not installed.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from file_records.local.progress import flow_state
 from file_records.local.runner import GRAPH_READS_PREFIX
 
-_EVENT = re.compile(r"^event (\d\d):(\d\d):(\d\d\.\d+): (?:Flow (?:\S+\.)?(\w+) (?:is|has) (\w+)|Run is (\w+))")
+# The runner's "event <engine time>: <message>" lines.
+_EVENT = re.compile(r"^event (\d\d):(\d\d):(\d\d\.\d+): (.*)")
+_RUN_STATE = re.compile(r"^Run is (\w+)")
 _DAY = 24 * 3600.0
 
 
@@ -87,15 +90,18 @@ def parse(lines: Iterable[str]) -> Timeline:
         found = _EVENT.match(line)
         if not found:
             continue
-        hours, minutes, seconds, name, state, run_state = found.groups()
+        hours, minutes, seconds, message = found.groups()
         at = int(hours) * 3600 + int(minutes) * 60 + float(seconds)
         if last is not None and at < last - _DAY / 2:
             at += _DAY  # past midnight
         last = at
-        if name is None:
-            if run_state == "COMPLETED":
+        flow_event = flow_state(message)
+        if flow_event is None:
+            run_event = _RUN_STATE.match(message)
+            if run_event is not None and run_event.group(1) == "COMPLETED":
                 run_completed = at
             continue
+        name, state = flow_event
         flow = flows.setdefault(name, Flow(name))
         if state == "QUEUED" and flow.queued is None:
             flow.queued = at

@@ -39,7 +39,7 @@ def test_tables_are_written_without_dictionary_encoding(two_runs):
     paths, hashes) it cost a tenth of a large run's CPU for nothing."""
     import pyarrow.parquet as pq
 
-    files = [path for path in (two_runs[0] / "warehouse").rglob("*.parquet")]
+    files = list((two_runs[0] / "warehouse").rglob("*.parquet"))
     assert files
     for path in files:
         metadata = pq.ParquetFile(path).metadata
