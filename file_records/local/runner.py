@@ -9,6 +9,7 @@ import io
 import json
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -357,16 +358,24 @@ def refresh_layers(reads: Mapping[str, set[str]]) -> list[list[str]]:
     return layers
 
 
-def _register(spark, paths, conf, only: Optional[Iterable[str]] = None, record_only: bool = False):
-    """Load the definition files into a new graph on the server (``only``: just those datasets), or
-    with ``record_only`` into none: then only the reads of every dataset are learnt."""
-    from pyspark.pipelines.cli import register_definitions
+def _new_graph(spark, conf) -> str:
     from pyspark.pipelines.spark_connect_pipeline import create_dataflow_graph
 
+    return create_dataflow_graph(spark, default_catalog=None, default_database=DATABASE, sql_conf=dict(conf))
+
+
+def _register(spark, paths, conf, only: Optional[Iterable[str]] = None, record_only: bool = False,
+              graph_id: Optional[str] = None):
+    """Load the definition files into a graph on the server (``graph_id``, else a new one; ``only``:
+    just those datasets), or with ``record_only`` into none: then only the reads of every dataset
+    are learnt."""
+    from pyspark.pipelines.cli import register_definitions
+
     spec = _build_spec(paths, conf)
-    graph_id = "reads-only" if record_only else create_dataflow_graph(
-        spark, default_catalog=None, default_database=DATABASE, sql_conf=dict(conf)
-    )
+    if record_only:
+        graph_id = "reads-only"
+    elif graph_id is None:
+        graph_id = _new_graph(spark, conf)
     registry = _graph_registry_class()(spark, graph_id, only=set(only) if only is not None else None,
                                        record_only=record_only)
     try:
@@ -385,8 +394,12 @@ def _run_graph(spark, paths, conf, full_refresh, dry_run, on_event, say, log: Ru
                refresh_start: Optional[Iterable[str]] = None) -> RunResult:
     registering = time.monotonic()
     # A dry run validates the whole graph on the server; a run learns the graph's shape here and
-    # registers the datasets it refreshes when it runs them.
-    spec, graph_id, registry = _register(spark, paths, conf, record_only=not dry_run)
+    # registers the datasets it refreshes when it runs them. The first run's graph is created
+    # meanwhile: the server's first graph opens the metastore, seconds in a new JVM.
+    with ThreadPoolExecutor(max_workers=1) as background:
+        creating = None if dry_run else background.submit(_new_graph, spark, conf)
+        spec, graph_id, registry = _register(spark, paths, conf, record_only=not dry_run)
+        first_graph = creating.result() if creating is not None else None
     reads = registry.reads
     log.write(f"pipeline definitions loaded in {time.monotonic() - registering:.1f} s", echo=False)
     # What each dataset reads of the graph: with the flows' events below, where a run's time went
@@ -417,7 +430,8 @@ def _run_graph(spark, paths, conf, full_refresh, dry_run, on_event, say, log: Ru
         began = time.monotonic()
         if not dry_run:
             # A graph serves one run on the Connect server; each run gets a freshly registered one.
-            spec, graph_id, _ = _register(spark, paths, conf, only=layer)
+            spec, graph_id, _ = _register(spark, paths, conf, only=layer, graph_id=first_graph)
+            first_graph = None
         registered = time.monotonic()
         try:
             _run_layer(spark, graph_id, spec, layer, [t for t in full_refresh if t in layer], dry_run,
