@@ -33,7 +33,7 @@ from file_records.local.runner import GRAPH_READS_PREFIX
 
 # The runner's "event <engine time>: <message>" lines.
 _EVENT = re.compile(r"^event (\d\d):(\d\d):(\d\d\.\d+): (.*)")
-_RUN_STATE = re.compile(r"^Run is (\w+)")
+_RUN_COMPLETED = re.compile(r"^Run is COMPLETED")
 _DAY = 24 * 3600.0
 
 
@@ -97,8 +97,7 @@ def parse(lines: Iterable[str]) -> Timeline:
         last = at
         flow_event = flow_state(message)
         if flow_event is None:
-            run_event = _RUN_STATE.match(message)
-            if run_event is not None and run_event.group(1) == "COMPLETED":
+            if _RUN_COMPLETED.match(message):
                 run_completed = at
             continue
         name, state = flow_event

@@ -430,8 +430,8 @@ def _run_graph(spark, paths, conf, full_refresh, dry_run, on_event, say, log: Ru
         began = time.monotonic()
         if not dry_run:
             # A graph serves one run on the Connect server; each run gets a freshly registered one.
-            spec, graph_id, _ = _register(spark, paths, conf, only=layer, graph_id=first_graph)
-            first_graph = None
+            spec, graph_id, _ = _register(spark, paths, conf, only=layer,
+                                          graph_id=first_graph if number == 0 else None)
         registered = time.monotonic()
         try:
             _run_layer(spark, graph_id, spec, layer, [t for t in full_refresh if t in layer], dry_run,
