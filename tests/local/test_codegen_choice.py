@@ -103,10 +103,12 @@ def test_the_jit_is_quick_only_after_a_small_run(tmp_path, monkeypatch):
     assert decide_jit(tmp_path / "empty", "full") == ("full", "JIT full (C1 and C2): jit set to 'full'")
 
 
-def test_only_a_full_jit_leaves_the_jvm_defaults(tmp_path):
+def test_only_a_full_jit_compiles_with_c2_and_it_compiles_less(tmp_path):
     paths = StatePaths(tmp_path)
     for jit in ("quick", "auto"):
         options = spark_conf(paths, LocalSparkSettings(jit=jit), jit_options(LocalSparkSettings(jit=jit)))
         assert all(flag in options["spark.driver.extraJavaOptions"] for flag in QUICK_JIT)
-    assert jit_options(LocalSparkSettings(jit="full")) == ()
+    full = spark_conf(paths, LocalSparkSettings(jit="full"), jit_options(LocalSparkSettings(jit="full")))
+    assert "TieredStopAtLevel" not in full["spark.driver.extraJavaOptions"]
+    assert "-XX:CompileThresholdScaling=10" in full["spark.driver.extraJavaOptions"].split()
     assert LocalSparkSettings.from_env({"FILE_RECORDS_JIT": "full"}, {}).jit == "full"
