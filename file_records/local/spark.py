@@ -166,7 +166,7 @@ QUICK_JIT = ("-XX:TieredStopAtLevel=1", "-XX:ReservedCodeCacheSize=256m")
 
 # C1 and C2, with every compile threshold ten times Java's default: C2 compiled about 30 s of CPU
 # into a 65 s run of 400,000 files (two cores), much of it Spark's planning code, run a few
-# thousand times; what stays hot (the tasks' loops) still reaches C2 within a second. Measured with
+# thousand times; code that stays hot (the tasks' loops) still reaches C2, a little later. Measured with
 # pipeline_runs-style first runs, interleaved, two rounds each: 50,000 files 40.6 s against 41.4 s
 # and 400,000 files 65.3 s against 68.2 s (medians), with 10% less CPU (58.6 s against 64.9 s and
 # 102.9 s against 115.1 s); at 5 a little less gain, at 20 slower (43.0 s and 70.3 s).
