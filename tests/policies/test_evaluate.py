@@ -217,6 +217,25 @@ def test_duplicate(flags):
     assert dup["dup-neighbour"]["suppressed_by"] is None  # /Legal/Matter-420 is not under /Legal/Matter-42
 
 
+def test_duplicate_per_run_needs_the_keeper_in_the_same_run(spark):
+    """Over several runs (the policy summary's history), a group's keeper must be among the files of
+    the group's own run: a keeper seen only on another day makes no file a copy."""
+    day1, day2 = AS_OF - dt.timedelta(days=1), AS_OF
+    files = unified_files(spark.createDataFrame([
+        dxr("keeper", "/Docs/a.docx", content_sha256=H1, ingestion_date=day1),
+        dxr("copy", "/Docs/b.docx", content_sha256=H1, ingestion_date=day1),
+        dxr("copy", "/Docs/b.docx", content_sha256=H1, ingestion_date=day2),
+        dxr("other-copy", "/Docs/c.docx", content_sha256=H1, ingestion_date=day2),
+    ], DXR_SCHEMA), None)
+    groups = spark.createDataFrame(
+        [(H1, 2, "keeper", "/Docs/a.docx", day1), (H1, 2, "keeper", "/Docs/a.docx", day2)],
+        "content_sha256 string, copies int, keeper_file_id string, keeper_path string, ingestion_date date",
+    )
+    duplicate = [p for p in load_catalogue().policies if p.name == "duplicate"]
+    rows = policy_flags(files, duplicate, groups, per_run=True).collect()
+    assert {(r.file_id, r.detected_on) for r in rows} == {("copy", day1)}
+
+
 def test_retention(flags):
     ret = caught(flags, "retention")
     assert set(ret) == {"ret-old", "ret-created", "ret-keep", "ret-both", "held-by-id", "held-by-hash"}
