@@ -101,6 +101,18 @@ def test_silver_flattens_labels_and_owner_and_lowercases_hashes(spark):
     assert "raw_json" not in row.asDict()
 
 
+def test_silver_label_lists_keep_missing_lists_and_missing_labels(spark):
+    rows = [
+        _row(file_id="none", path="/a", size=1, labels=None, dlp_labels=None),
+        _row(file_id="gap", path="/b", size=1, labels=[{"id": "l1", "name": "A"}, None, {"id": None, "name": "C"}],
+             dlp_labels=[{"id": "d1", "name": "PII"}]),
+    ]
+    rows = {r.file_id: r for r in dxr.silver_file_records(_bronze(spark, rows)).collect()}
+    assert rows["none"].labels is None and rows["none"].label_ids is None and rows["none"].dlp_labels is None
+    assert rows["gap"].labels == ["A", None, "C"] and rows["gap"].label_ids == ["l1", None, None]
+    assert rows["gap"].dlp_labels == ["PII"]
+
+
 def test_duplicate_groups_keeper_and_reclaimable_bytes(spark):
     sha, other = "a" * 64, "b" * 64
     rows = [
