@@ -10,6 +10,7 @@ from file_records.policies.evaluate import (
     FLAG_COLUMNS,
     SUMMARY_COLUMNS,
     check_sql,
+    evaluation_view,
     policy_flags,
     policy_summary,
     read_holds,
@@ -316,6 +317,28 @@ def test_legal_hold_and_keep_forever(flags):
     assert keep["ret-both"]["reason"] == "labelled Permanent"
     # non-destructive flags are never suppressed
     assert all(r["suppressed_by"] is None for r in flags["rows"] if r["action"] not in ("archive", "delete"))
+
+
+def test_a_file_on_several_holds_lists_each_once_in_order(spark):
+    files = unified_files(spark.createDataFrame([
+        dxr("multi", "/Legal/Matter-42/x.docx", content_sha256=H3),
+        dxr("none", "/Docs/x.docx", content_sha256=H1),
+        {**dxr("no-path", "/tmp"), "path": None},
+    ], DXR_SCHEMA), None)
+    holds = spark.createDataFrame(
+        [("LH-9", "file_id", "multi", "", "rm", None), ("LH-1", "path_glob", "/legal/*/X.DOCX", "", "rm", None),
+         ("LH-5", "content_sha256", H3, "", "rm", None), ("LH-2", "path_prefix", "/Legal", "", "rm", None),
+         ("LH-2", "path_prefix", "/Legal", "", "rm", None)],
+        "hold_id string, match_type string, value string, reason string, added_by string, added_on date",
+    )
+    rows = {r.file_id: r for r in evaluation_view(files, holds_df=holds).collect()}
+    assert rows["multi"].hold_ids == ["LH-1", "LH-2", "LH-5", "LH-9"]
+    assert rows["multi"].hold_reasons == [
+        "LH-1 (path_glob /legal/*/X.DOCX)", "LH-2 (path_prefix /Legal)", f"LH-5 (content_sha256 {H3})",
+        "LH-9 (file_id multi)",
+    ]
+    assert rows["none"].hold_ids == [] and rows["none"].hold_reasons == []
+    assert rows["no-path"].hold_ids == []
 
 
 def test_missing_inputs_skip_policies(frames, spark):
