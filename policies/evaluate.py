@@ -214,8 +214,8 @@ def _duplicates(files: DataFrame, duplicates_df: Optional[DataFrame], per_run: b
             ).alias("is_duplicate_copy")
         )
 
-    # Semi and anti joins keep the groups' side's size estimate, so the groups stay small enough to
-    # broadcast to the files, as the duplicates table alone is.
+    # Semi and anti joins keep the groups' size estimate (their union: twice it), so Spark broadcasts
+    # the groups to the files while that is under its threshold, as it did the duplicates table.
     dup = group(groups.join(keepers, is_keeper, "left_semi"), True).union(
         group(groups.join(keepers, is_keeper, "left_anti"), False)
     )
