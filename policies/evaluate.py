@@ -1,6 +1,7 @@
-"""Evaluate the policy catalogue over ``silver_all_files``: ``gold_policy_flags`` and ``gold_policy_summary``.
+"""Evaluate the policy catalogue over ``silver_all_files``: ``gold_policy_flags`` (the per-policy
+figures of ``gold_policy_summary`` are counted from the flags in :mod:`file_records.policies.summary`).
 
-Both functions are lazy DataFrame-in/DataFrame-out (no actions), so the decorated pipeline tables can
+The functions are lazy DataFrame-in/DataFrame-out (no actions), so the decorated pipeline tables can
 call them directly. In a pipeline they run when the graph is registered, over Spark Connect, before
 their input tables exist on a first run, so nothing here may need the plan analysed: no
 ``.columns``/``.schema``, and none of the steps the Connect server analyses when it receives them
@@ -49,11 +50,11 @@ import logging
 from pathlib import Path
 from typing import Iterable, Optional, Sequence, Union
 
-from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from file_records.frames import add_columns, distinct_rows, select_except
+from file_records.frames import add_columns, select_except
 from file_records.policies.model import (
     DESTRUCTIVE_ACTIONS,
     HOLD_MATCH_TYPES,
@@ -62,6 +63,7 @@ from file_records.policies.model import (
     Hold,
     Policy,
     PolicyConfigError,
+    enabled_policies,
 )
 from file_records.policies.unified import UNIFIED_SCHEMA
 
@@ -69,16 +71,11 @@ __all__ = [
     "FLAG_COLUMNS",
     "FLAG_SCHEMA",
     "HOLDS_SCHEMA",
-    "RUN_FIGURES_COLUMNS",
-    "SUMMARY_COLUMNS",
     "VIEW_HELPER_SCHEMA",
     "check_sql",
     "evaluation_view",
     "holds_frame",
     "policy_flags",
-    "policy_summary",
-    "run_figures",
-    "summary_from_figures",
     "read_holds",
 ]
 
@@ -100,11 +97,6 @@ FLAG_SCHEMA = T.StructType(
     ]
 )
 FLAG_COLUMNS: tuple[str, ...] = tuple(f.name for f in FLAG_SCHEMA.fields)
-
-SUMMARY_COLUMNS: tuple[str, ...] = (
-    "policy", "action", "severity", "detected_on", "files", "bytes", "owners", "suppressed_files",
-    "previous_detected_on", "files_change", "bytes_change",
-)
 
 VIEW_HELPER_SCHEMA = T.StructType(
     [
@@ -153,11 +145,6 @@ def holds_frame(spark: SparkSession, holds: Iterable[Hold]) -> DataFrame:
     column order of the CSV."""
     rows = [(h.hold_id, h.match_type, h.value, h.reason, h.added_by, h.added_on) for h in holds]
     return spark.createDataFrame(rows, _HOLDS_STRUCT)
-
-
-def _policies(policies: Union[Catalogue, Iterable[Policy]]) -> list[Policy]:
-    items = list(policies.policies if isinstance(policies, Catalogue) else policies)
-    return [p for p in items if p.enabled]
 
 
 def _source(policies: Union[Catalogue, Iterable[Policy]]) -> Optional[str]:
@@ -426,7 +413,7 @@ def policy_flags(
     is its ``detected_on_col``. ``per_run``: see :func:`evaluation_view`.
     """
     source = _source(policies)
-    active = _policies(policies)
+    active = enabled_policies(policies)
     inputs = {"duplicates": duplicates_df is not None, "users": users_df is not None, "holds": holds_df is not None}
     active = [p for p in active if _available(p, inputs)]
     view = evaluation_view(files_df, duplicates_df, users_df, holds_df, detected_on_col=detected_on_col,
@@ -505,7 +492,7 @@ def check_sql(policies: Union[Catalogue, Iterable[Policy]], spark: SparkSession)
     source = _source(policies)
     fields = list(UNIFIED_SCHEMA.fields) + list(VIEW_HELPER_SCHEMA.fields)
     empty = spark.range(0).select(*[F.lit(None).cast(f.dataType).alias(f.name) for f in fields])
-    for p in _policies(policies):
+    for p in enabled_policies(policies):
         for field, sql in (("predicate", p.predicate_sql), ("reason", p.reason_sql)):
             try:
                 schema = empty.select(F.expr(sql).alias("x")).schema
@@ -516,99 +503,3 @@ def check_sql(policies: Union[Catalogue, Iterable[Policy]], spark: SparkSession)
             if field == "predicate" and not isinstance(dtype, (T.BooleanType, T.NullType)):
                 raise PolicyConfigError(f"must be a boolean expression, got {dtype.simpleString()}", file=source,
                                         policy=p.name, field=field)
-
-
-# --------------------------------------------------------------------------- summary
-
-
-#: Columns of :func:`run_figures`: what one run contributes to ``gold_policy_summary``.
-RUN_FIGURES_COLUMNS: tuple[str, ...] = (
-    "policy", "action", "severity", "detected_on", "files", "bytes", "owners", "suppressed_files",
-)
-
-
-def run_figures(flags_df: DataFrame, runs_df: Optional[DataFrame] = None,
-                policies: Union[Catalogue, Iterable[Policy], None] = None) -> DataFrame:
-    """Per policy and run (``detected_on``): files, bytes, owners and suppressed files caught, in
-    :data:`RUN_FIGURES_COLUMNS`.
-
-    With ``runs_df`` (``run_date`` rows) and ``policies``, every policy of the catalogue gets a row
-    for every run, with zeros where it caught nothing: the figures then record that the run
-    happened, which :func:`summary_from_figures` needs to show a drop to zero.
-    """
-    per_run = flags_df.groupBy("policy", "detected_on").agg(
-        F.max("action").alias("action"),
-        F.max("severity").alias("severity"),
-        F.count_distinct(F.col("source_system"), F.col("file_id")).alias("files"),
-        F.sum(F.coalesce(F.col("size"), F.lit(0)).cast("bigint")).alias("bytes"),
-        F.count_distinct(F.lower(F.col("owner"))).alias("owners"),
-        F.count_distinct(
-            F.when(F.col("suppressed_by").isNotNull(), F.col("source_system")),
-            F.when(F.col("suppressed_by").isNotNull(), F.col("file_id")),
-        ).alias("suppressed_files"),
-    )
-    counts = ("files", "bytes", "owners", "suppressed_files")
-    if runs_df is None or policies is None:
-        return per_run.select(
-            "policy", "action", "severity", "detected_on", *[F.col(c).cast("bigint").alias(c) for c in counts]
-        )
-    catalogue = flags_df.sparkSession.createDataFrame(
-        [(p.name, p.action, p.severity) for p in _policies(policies)],
-        T.StructType([T.StructField(name, T.StringType()) for name in ("policy", "action", "severity")]),
-    )
-    grid = catalogue.crossJoin(distinct_rows(runs_df.select(F.to_date(F.col("run_date")).alias("detected_on")), "detected_on"))
-    return grid.join(per_run.select("policy", "detected_on", *counts), ["policy", "detected_on"], "left").select(
-        "policy", "action", "severity", "detected_on",
-        *[F.coalesce(F.col(c), F.lit(0)).cast("bigint").alias(c) for c in counts],
-    )
-
-
-def summary_from_figures(figures: DataFrame, runs_df: Optional[DataFrame] = None) -> DataFrame:
-    """``gold_policy_summary`` from per-run figures (:func:`run_figures`): per policy and run, with
-    the change since the previous run of the same policy (null on its first run).
-
-    Runs are the ``run_date`` rows of ``runs_df`` when given, else the distinct ``detected_on`` of
-    the figures; from a policy's first run with files on, a run where it caught nothing shows
-    ``files = 0`` (so the drop is visible) rather than being skipped. Action and severity are the
-    newest run's.
-    """
-    caught = F.col("files") > 0
-    per_policy = figures.groupBy("policy").agg(
-        F.min(F.when(caught, F.col("detected_on"))).alias("_first"),
-        F.max_by("action", "detected_on").alias("action"),
-        F.max_by("severity", "detected_on").alias("severity"),
-    )
-    runs = distinct_rows(
-        runs_df.select(F.to_date(F.col("run_date")).alias("_run"))
-        if runs_df is not None
-        else figures.select(F.col("detected_on").alias("_run")),
-        "_run",
-    )
-    grid = per_policy.join(runs, F.col("_run") >= F.col("_first"), "inner").select(
-        "policy", "action", "severity", F.col("_run").alias("detected_on")
-    )
-    counts = ("files", "bytes", "owners", "suppressed_files")
-    summary = grid.join(figures.select("policy", "detected_on", *counts), ["policy", "detected_on"], "left").select(
-        "policy", "action", "severity", "detected_on",
-        *[F.coalesce(F.col(c), F.lit(0)).cast("bigint").alias(c) for c in counts],
-    )
-    w = Window.partitionBy("policy").orderBy("detected_on")
-    return summary.select(
-        "*",
-        F.lag("detected_on").over(w).alias("previous_detected_on"),
-        (F.col("files") - F.lag("files").over(w)).alias("files_change"),
-        (F.col("bytes") - F.lag("bytes").over(w)).alias("bytes_change"),
-    ).select(*SUMMARY_COLUMNS)
-
-
-def policy_summary(flags_df: DataFrame, runs_df: Optional[DataFrame] = None) -> DataFrame:
-    """Per policy and ``detected_on``: files, bytes, owners, suppressed files and change since the
-    previous run of the same policy (null on its first run): :func:`summary_from_figures` of the
-    flags' :func:`run_figures`.
-
-    Runs are the ``run_date`` rows of ``runs_df`` when given (so a run that flagged nothing still
-    counts), else the distinct ``detected_on`` dates present in ``flags_df``; from a policy's first
-    appearance on, a run where it caught nothing shows ``files = 0`` (so the drop is visible) rather
-    than being skipped.
-    """
-    return summary_from_figures(run_figures(flags_df), runs_df)

@@ -350,6 +350,11 @@ class Catalogue(BaseModel):
         return [p for p in self.policies if p.enabled]
 
 
+def enabled_policies(policies: Union[Catalogue, Iterable[Policy]]) -> list[Policy]:
+    """The enabled policies of a catalogue, or of a list of policies."""
+    return policies.enabled() if isinstance(policies, Catalogue) else [p for p in policies if p.enabled]
+
+
 _FIELD_PREFIX_RE = re.compile(r"^([a-z_]+(?:\.[A-Za-z0-9_]+)*): ")
 
 

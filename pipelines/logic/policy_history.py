@@ -29,13 +29,9 @@ from file_records.expectations import engine
 from file_records.expectations.rules import Rule
 from file_records.frames import distinct_rows, replace_columns
 from file_records.pipelines.logic import dxr, workspace
-from file_records.policies.evaluate import (
-    RUN_FIGURES_COLUMNS,
-    policy_flags,
-    run_figures,
-    summary_from_figures,
-)
+from file_records.policies.evaluate import policy_flags
 from file_records.policies.model import Catalogue, Policy
+from file_records.policies.summary import RUN_FIGURES_COLUMNS, run_figures, summary_from_figures
 from file_records.policies.unified import unified_files
 
 RUN_DATE = "run_date"
@@ -105,7 +101,7 @@ def figures_history(
     users_df: Optional[DataFrame] = None,
     holds_df: Optional[DataFrame] = None,
 ) -> tuple[DataFrame, DataFrame]:
-    """Per-run policy figures (:func:`file_records.policies.evaluate.run_figures`) of every run date in
+    """Per-run policy figures (:func:`file_records.policies.summary.run_figures`) of every run date in
     the last ``days`` days, each evaluated as ``gold_policy_flags`` was (duplicates per run; the
     current users and hold list), rebuilt from bronze; and the run dates."""
     bronzes = [b for b in (dxr_bronze, workspace_bronze) if b is not None]

@@ -21,13 +21,9 @@ from file_records.pipelines import conf as pipeline_conf
 from file_records.pipelines.guarded import guarded_rows
 from file_records.pipelines.kept_facts import define_kept_facts
 from file_records.pipelines.logic import policy_history
-from file_records.policies.evaluate import (
-    RUN_FIGURES_COLUMNS,
-    holds_frame,
-    policy_flags,
-    summary_from_figures,
-)
+from file_records.policies.evaluate import holds_frame, policy_flags
 from file_records.policies.model import load_catalogue, load_holds
+from file_records.policies.summary import RUN_FIGURES_COLUMNS, summary_from_figures
 from file_records.policies.unified import unified_files
 
 _dxr = pipeline_conf.enabled(spark.conf.get, "dxr")  # noqa: F821 - `spark` is provided by the pipeline runtime

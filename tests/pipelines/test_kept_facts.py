@@ -13,8 +13,9 @@ from file_records.expectations import engine
 from file_records.expectations.rules import load_rules
 from file_records.pipelines import kept_facts
 from file_records.pipelines.logic import dxr, policy_history
-from file_records.policies.evaluate import RUN_FIGURES_COLUMNS, policy_flags, summary_from_figures
+from file_records.policies.evaluate import policy_flags
 from file_records.policies.model import load_catalogue
+from file_records.policies.summary import RUN_FIGURES_COLUMNS, summary_from_figures
 from file_records.policies.unified import unified_files
 from tests.pipelines.test_policy_history import D1, D2, D3, bronzes  # noqa: F401 - the shared fixture
 

@@ -8,14 +8,13 @@ import pytest
 
 from file_records.policies.evaluate import (
     FLAG_COLUMNS,
-    SUMMARY_COLUMNS,
     check_sql,
     evaluation_view,
     policy_flags,
-    policy_summary,
     read_holds,
 )
 from file_records.policies.model import DEFAULT_HOLDS, PolicyConfigError, load_catalogue, parse_catalogue
+from file_records.policies.summary import SUMMARY_COLUMNS, policy_summary
 from file_records.policies.unified import UNIFIED_COLUMNS, unified_files
 
 AS_OF = dt.date(2026, 3, 1)
