@@ -14,7 +14,11 @@ first run (issue target: 25,000 records/s; the whole pipeline, every table refre
 With ``--queries 2`` the DXR snapshot is read as two queries split at the corpus's median file size
 (two Spark partitions, as benchmarks/dxr_ingest.py reads it); with ``--naive`` the naive bronze-only
 load (benchmarks/dxr_ingest.py's ``naive`` runner) is timed against the same emulator, and the
-marginal throughput is compared with it (issue target: at least 2x).
+marginal throughput is compared with it (issue target: at least 2x). With ``--bronze-only`` the
+connector's own bronze-only load (dxr_ingest.py's ``connector`` runner: the same queries, a warm JVM,
+bronze's parquet written, nothing else) is timed at every size too, and its marginal throughput printed
+beside the whole pipeline's: every run loads that bronze before anything else, so on this machine no
+whole-pipeline figure can pass it.
 
 ``--repeats N`` takes N rounds. Each round makes the new-snapshot run of every size (and the naive
 load) one after the other, so that a machine whose speed drifts over minutes slows both ends of a
@@ -25,7 +29,7 @@ CPU seconds are user plus system time of the run's process and of the processes 
 JVM, and the Python workers the JVM waited for), as the operating system counts them.
 
 Usage: ``python benchmarks/pipeline_runs.py [--sizes 200000] [--sizes 50000,400000] [--queries 2] [--naive]
-[--repeats 3]``
+[--bronze-only] [--repeats 3]``
 """
 
 from __future__ import annotations
@@ -64,16 +68,28 @@ def dxr_queries(records: int, count: int) -> list[str]:
     return ["--dxr-query", f"size < {boundary}", "--dxr-query", f"size >= {boundary}"]
 
 
-def naive_bronze_only(records: int, url: str, queries: list[str]) -> Optional[float]:
-    """records/s of the naive approach (everything to the driver, ``createDataFrame``, bronze written:
-    benchmarks/dxr_ingest.py's ``naive`` runner) against the same emulator, in this run."""
+def _bronze_load(approach: str, records: int, url: str, queries: list[str]) -> dict:
+    """One bronze-only load by benchmarks/dxr_ingest.py's runner for ``approach`` against the emulator."""
     # The naive approach holds the whole snapshot in the driver. With a 2g heap it stalled at 400,000
     # files (no task running, the old generation 87% full, the machine idle); with 6g it finished in
     # 86 s, peaking at 9.4 GB in all: what it needs, so that its speed, not its memory, is compared.
+    # The connector streams: 1g, as dxr_ingest.py gives it.
     options = argparse.Namespace(naive_driver_memory="6g", driver_memory="1g", python_memory_cap_gb=12.0,
                                  cold=False, timeout=1200.0)
-    result = measure_load("naive", records, argparse.Namespace(url=url), queries or [MATCH_ALL], options)
-    return result["records_per_second"]
+    return measure_load(approach, records, argparse.Namespace(url=url), queries or [MATCH_ALL], options)
+
+
+def naive_bronze_only(records: int, url: str, queries: list[str]) -> Optional[float]:
+    """records/s of the naive approach (everything to the driver, ``createDataFrame``, bronze written),
+    in this run."""
+    return _bronze_load("naive", records, url, queries)["records_per_second"]
+
+
+def connector_bronze_only(records: int, url: str, queries: list[str]) -> Optional[float]:
+    """Seconds of the connector's bronze-only load (its write job in a warm JVM, after a warm-up through
+    the same path), in this run; None if it failed."""
+    result = _bronze_load("connector", records, url, queries)
+    return result["seconds"] if result.get("ok") else None
 
 
 @dataclass
@@ -115,6 +131,7 @@ class Size:
     emulator: Emulator
     firsts: list[Timing] = field(default_factory=list)
     naives: list[Optional[float]] = field(default_factory=list)
+    bronze_only: list[Optional[float]] = field(default_factory=list)  # seconds of the connector's load
     idle: Optional[Timing] = None
     forced: Optional[Timing] = None
     untouched: bool = False
@@ -141,9 +158,10 @@ def start_sizes(sizes: list[int], queries: int) -> list[Size]:
     return started
 
 
-def measure(sizes: list[Size], work: Path, naive: bool = False, rounds: int = 1) -> None:
-    """``rounds`` rounds of a new-snapshot run per size (and the naive load of the largest), each
-    run in a fresh state directory; then the idle and forced runs on the last round's states."""
+def measure(sizes: list[Size], work: Path, naive: bool = False, rounds: int = 1, bronze_only: bool = False) -> None:
+    """``rounds`` rounds of a new-snapshot run per size (and the naive load of the largest, and the
+    connector's bronze-only load of every size), each run in a fresh state directory; then the idle
+    and forced runs on the last round's states."""
     states: dict[int, Path] = {}
     for number in range(rounds):
         for size in sizes:
@@ -155,6 +173,9 @@ def measure(sizes: list[Size], work: Path, naive: bool = False, rounds: int = 1)
         if naive:
             largest = sizes[-1]
             largest.naives.append(naive_bronze_only(largest.records, largest.emulator.url, largest.queries[1::2]))
+        if bronze_only:
+            for size in sizes:
+                size.bronze_only.append(connector_bronze_only(size.records, size.emulator.url, size.queries[1::2]))
     for size in sizes:
         state, url = states[size.records], size.emulator.url
         before = table_files(state)
@@ -163,11 +184,32 @@ def measure(sizes: list[Size], work: Path, naive: bool = False, rounds: int = 1)
         size.forced, _ = timed_run(state, url, "--force-snapshot", *size.queries)
 
 
+def marginal_rate(small_records: int, small_seconds: float, large_records: int, large_seconds: float) -> float:
+    """Records/s between two sizes (unbounded when the larger was not slower: the sizes are too close
+    for the machine's noise)."""
+    extra = large_seconds - small_seconds
+    return (large_records - small_records) / extra if extra > 0 else math.inf
+
+
 def marginal(small: Size, large: Size, number: int) -> float:
-    """Records/s between the smallest and the largest size, from round ``number``'s first runs
-    (unbounded when the larger run was not slower: the sizes are too close for the machine's noise)."""
-    extra = large.firsts[number].wall - small.firsts[number].wall
-    return (large.records - small.records) / extra if extra > 0 else math.inf
+    """Records/s between the smallest and the largest size, from round ``number``'s first runs."""
+    return marginal_rate(small.records, small.firsts[number].wall, large.records, large.firsts[number].wall)
+
+
+def bronze_only_report(small: Size, large: Size, rates: list[float]) -> Optional[str]:
+    """The connector's bronze-only marginal throughput per round and the whole pipeline's share of it,
+    or None when it was not measured (or failed in some round)."""
+    pairs = list(zip(small.bronze_only, large.bronze_only, strict=True))
+    if not pairs:
+        return None
+    if not all(low and high for low, high in pairs):
+        return "connector bronze-only load: failed in some round (dxr_ingest.py prints why)"
+    ceilings = [marginal_rate(small.records, low, large.records, high) for low, high in pairs]
+    shares = [rate / ceiling for rate, ceiling in zip(rates, ceilings, strict=True)]
+    by_round = f" (rounds: {', '.join(f'{c:,.0f}' for c in ceilings)}; median)" if len(ceilings) > 1 else ""
+    return (f"connector bronze-only load, marginal {small.records:,} -> {large.records:,}: "
+            f"{statistics.median(ceilings):,.0f} records/s{by_round}; the whole pipeline loads the same bronze "
+            f"first, so no whole-pipeline figure here can pass it (whole pipeline = {statistics.median(shares):.0%} of it)")
 
 
 def report(sizes: list[Size], queries: int) -> None:
@@ -203,6 +245,9 @@ def report(sizes: list[Size], queries: int) -> None:
     elif large.naives:
         print(f"naive bronze-only load at {large.records:,}: failed in {large.naives.count(None)} of "
               f"{len(large.naives)} rounds (dxr_ingest.py prints why): no ratio")
+    ceiling = bronze_only_report(small, large, rates)
+    if ceiling:
+        print(ceiling)
 
 
 def main() -> int:
@@ -212,6 +257,9 @@ def main() -> int:
                         help="DXR queries (Spark partitions): 1 = every file (the default setting), 2 = split at the median size")
     parser.add_argument("--naive", action="store_true",
                         help="also time the naive bronze-only load (benchmarks/dxr_ingest.py) against the same emulator")
+    parser.add_argument("--bronze-only", action="store_true",
+                        help="also time the connector's bronze-only load (benchmarks/dxr_ingest.py) at every size: "
+                             "the ceiling of the whole pipeline's marginal throughput on this machine")
     parser.add_argument("--repeats", type=int, default=1,
                         help="rounds of new-snapshot runs, every size in turn within a round, each from scratch; "
                              "medians are reported (a run varies by 10 to 20%% on a 2-core machine)")
@@ -219,7 +267,7 @@ def main() -> int:
     sizes = start_sizes(sorted(int(size) for size in args.sizes.split(",")), args.queries)
     work = Path(tempfile.mkdtemp(prefix="file-records-bench-"))
     try:
-        measure(sizes, work, args.naive, max(args.repeats, 1))
+        measure(sizes, work, args.naive, max(args.repeats, 1), args.bronze_only)
     finally:
         for size in sizes:
             size.emulator.stop()
