@@ -19,7 +19,6 @@ Usage: ``python benchmarks/bronze_cost.py [--records 400000] [--repeats 3]``
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import statistics
@@ -28,13 +27,13 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.dxr_emulator import TOKEN, Emulator, split_boundary
+from benchmarks.dxr_emulator import TOKEN, Emulator, median_halves
+from benchmarks.dxr_ingest import TOKEN_ENV, WARMUP_RECORDS, local_spark, read_snapshot
 
-TOKEN_ENV = "DXR_BENCH_TOKEN"
-WARMUP_RECORDS = 50_000
 CORES = 2
 
 
@@ -100,16 +99,12 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
 
-    boundary = split_boundary(args.records)
-    queries = [f"size < {boundary}", f"size >= {boundary}"]
+    queries = median_halves(args.records)
     emulator = Emulator(args.records)
     out = Path(tempfile.mkdtemp(prefix="file-records-bench-bronze-"))
     os.environ[TOKEN_ENV] = TOKEN
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     try:
         emulator.warm(queries)
-        from pyspark.sql import SparkSession
-
         from file_records.connectors.dxr.source import DxrDataSource
         from file_records.local.spark import LocalSparkSettings, StatePaths, spark_conf
 
@@ -117,17 +112,11 @@ def main() -> int:
         # bronze's.
         writer = {key: value for key, value in spark_conf(StatePaths(out), LocalSparkSettings()).items()
                   if key.startswith("spark.hadoop.parquet.")}
-        spark = (SparkSession.builder.master(f"local[{CORES}]").appName("bronze-cost")
-                 .config("spark.driver.memory", "1g").config("spark.ui.enabled", "false")
-                 .config("spark.ui.showConsoleProgress", "false").config("spark.sql.session.timeZone", "UTC")
-                 .config(map=writer).getOrCreate())
-        spark.sparkContext.setLogLevel("ERROR")
+        spark = local_spark("1g", writer)
         spark.dataSource.register(DxrDataSource)
 
-        def snapshot(cap: int = 0):
-            reader = (spark.read.format("dxr").option("base_url", emulator.url).option("token_env", TOKEN_ENV)
-                      .option("queries", json.dumps(queries)))
-            return (reader.option("record_cap", str(cap)) if cap else reader).load()
+        def snapshot(cap: Optional[int] = None):
+            return read_snapshot(spark, emulator.url, queries, cap)
 
         def write(frame, sink: str) -> None:
             if sink == "read":

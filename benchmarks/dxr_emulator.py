@@ -73,3 +73,9 @@ def split_boundary(records: int) -> int:
     sample = min(records, 200_000)
     sizes = sorted(r["size"] for r in generate_records(sample))
     return sizes[len(sizes) // 2]
+
+
+def median_halves(records: int) -> list[str]:
+    """Two DXR queries that split the corpus at its median file size (two Spark partitions)."""
+    boundary = split_boundary(records)
+    return [f"size < {boundary}", f"size >= {boundary}"]

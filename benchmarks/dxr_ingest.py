@@ -50,7 +50,7 @@ from typing import Optional
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchmarks.dxr_emulator import MATCH_ALL, TOKEN, Emulator, split_boundary  # noqa: E402 - after the path
+from benchmarks.dxr_emulator import MATCH_ALL, TOKEN, Emulator, median_halves  # noqa: E402 - after the path
 
 TOKEN_ENV = "DXR_BENCH_TOKEN"
 SAMPLE_SECONDS = 0.05
@@ -74,7 +74,8 @@ def _emit(event: str, **fields) -> None:
     print(json.dumps({"event": event, **fields}), flush=True)
 
 
-def _spark(driver_memory: str):
+def local_spark(driver_memory: str, conf: Optional[dict[str, str]] = None):
+    """The runners' local Spark session (``local[2]``); ``conf`` adds settings to it."""
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     from pyspark.sql import SparkSession
@@ -87,6 +88,7 @@ def _spark(driver_memory: str):
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", "2")
         .config("spark.sql.session.timeZone", "UTC")
+        .config(map=conf or {})
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel("ERROR")
@@ -104,29 +106,32 @@ def _describe_failure(exc: BaseException) -> str:
     return first[:300]
 
 
+def read_snapshot(spark, base_url: str, queries: list[str], cap: Optional[int] = None):
+    """One DXR snapshot through the ``dxr`` connector (registered on ``spark``), each query capped at
+    ``cap`` records if given; the token is read from ``TOKEN_ENV``."""
+    read = (
+        spark.read.format("dxr")
+        .option("base_url", base_url)
+        .option("token_env", TOKEN_ENV)
+        .option("queries", json.dumps(queries))
+    )
+    return (read.option("record_cap", str(cap)) if cap else read).load()
+
+
 def run_connector(args) -> None:
     from pyspark.sql import functions as F
 
     from file_records.connectors.dxr.source import DxrDataSource
 
-    spark = _spark(args.driver_memory)
+    spark = local_spark(args.driver_memory)
     spark.dataSource.register(DxrDataSource)
     queries = json.loads(args.queries)
 
-    def reader(query_list: list[str], cap: Optional[int] = None):
-        read = (
-            spark.read.format("dxr")
-            .option("base_url", args.base_url)
-            .option("token_env", TOKEN_ENV)
-            .option("queries", json.dumps(query_list))
-        )
-        return (read.option("record_cap", str(cap)) if cap else read).load()
-
     if not args.cold:
-        reader(queries, cap=WARMUP_RECORDS // len(queries)).write.mode("overwrite").partitionBy("ingestion_date").parquet(
+        read_snapshot(spark, args.base_url, queries, cap=WARMUP_RECORDS // len(queries)).write.mode("overwrite").partitionBy("ingestion_date").parquet(
             args.out + "-warmup"
         )
-    df = reader(queries)
+    df = read_snapshot(spark, args.base_url, queries)
     _emit("start")
     started = time.perf_counter()
     df.write.mode("overwrite").partitionBy("ingestion_date").parquet(args.out)
@@ -148,7 +153,7 @@ def run_naive(args) -> None:
     from file_records.connectors.dxr.parse import record_to_row
     from file_records.connectors.dxr.schema import DXR_SPARK_SCHEMA
 
-    spark = _spark(args.driver_memory)
+    spark = local_spark(args.driver_memory)
     if args.python_memory_cap_gb > 0:
         # A safety net for a shared machine: the list of 1M records can take many GB. Set after the
         # JVM has started so that only this Python process is limited.
@@ -485,8 +490,7 @@ def orchestrate(args) -> int:
     rows: list[dict] = []
     setup: list[dict] = []
     for size in sizes:
-        boundary = split_boundary(size)
-        queries = [f"size < {boundary}", f"size >= {boundary}"]
+        queries = median_halves(size)
         emulator = Emulator(size)
         try:
             warm = emulator.warm(queries + [MATCH_ALL])

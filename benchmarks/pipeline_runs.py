@@ -21,8 +21,9 @@ beside the whole pipeline's: every run loads that bronze before anything else, s
 whole-pipeline figure can pass it.
 
 ``--repeats N`` takes N rounds. Each round makes the new-snapshot run of every size (and the naive
-load) one after the other, so that a machine whose speed drifts over minutes slows both ends of a
-round alike: the marginal throughput and its ratio to the naive load are computed per round, and
+and bronze-only loads) one after the other, so that a machine whose speed drifts over minutes slows
+both ends of a round alike: the marginal throughput and its ratio to the naive load are computed per
+round, and
 their medians reported. Every size's emulator runs throughout, its cache warmed with the run's
 queries before anything is timed (it stands in for a remote service, but shares the two cores).
 CPU seconds are user plus system time of the run's process and of the processes it waited for (its
@@ -51,7 +52,7 @@ from typing import Optional
 # The repository root, so that `python benchmarks/pipeline_runs.py` can import its sibling benchmark.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.dxr_emulator import MATCH_ALL, TOKEN, Emulator, split_boundary
+from benchmarks.dxr_emulator import MATCH_ALL, TOKEN, Emulator, median_halves
 from benchmarks.dxr_ingest import measure as measure_load
 
 CLI = [sys.executable, "-m", "file_records"]
@@ -64,8 +65,7 @@ def dxr_queries(records: int, count: int) -> list[str]:
     at its median file size, as benchmarks/dxr_ingest.py does (one Spark partition per query)."""
     if count == 1:
         return []
-    boundary = split_boundary(records)
-    return ["--dxr-query", f"size < {boundary}", "--dxr-query", f"size >= {boundary}"]
+    return [argument for query in median_halves(records) for argument in ("--dxr-query", query)]
 
 
 def _bronze_load(approach: str, records: int, url: str, queries: list[str]) -> dict:
@@ -197,8 +197,8 @@ def marginal(small: Size, large: Size, number: int) -> float:
 
 
 def bronze_only_report(small: Size, large: Size, rates: list[float]) -> Optional[str]:
-    """The connector's bronze-only marginal throughput per round and the whole pipeline's share of it,
-    or None when it was not measured (or failed in some round)."""
+    """The connector's bronze-only marginal throughput per round and the whole pipeline's share of it;
+    a line saying so if it failed in some round; None when it was not measured."""
     pairs = list(zip(small.bronze_only, large.bronze_only, strict=True))
     if not pairs:
         return None
